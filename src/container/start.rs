@@ -1,0 +1,81 @@
+//! `start`: release the init from the created→running barrier.
+
+use super::{create::state_json, sys, Error, Result, EXEC_SOCK};
+use crate::state::{Container, ContainerState, Root, Status};
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+
+pub fn start(root: &Root, id: &str) -> Result<()> {
+    let dir = root.open_locked(id)?;
+    let state = dir.load()?;
+    let state = release(&dir, state)?;
+    drop(dir);
+    run_poststart(&state);
+    Ok(())
+}
+
+/// Connects to the init's barrier socket and waits for the exec. The init closes the
+/// connection by exec'ing (it is close-on-exec), or writes why it could not.
+pub(crate) fn release(dir: &Container, mut state: ContainerState) -> Result<ContainerState> {
+    match dir.live_status(&state) {
+        Status::Created => {}
+        Status::Stopped => {
+            return Err(Error::Msg(
+                "cannot start a container that has stopped".into(),
+            ))
+        }
+        other => return Err(Error::Msg(format!(
+            "cannot start a container that is {other} (only a created container can be started)"
+        ))),
+    }
+    if !state.has_process {
+        return Err(Error::Msg(
+            "cannot start the container: config.json has no process".into(),
+        ));
+    }
+    let sock = dir.dir.join(EXEC_SOCK);
+    let (addr, _keep) =
+        super::unix_addr_with_dir(&sock).map_err(sys(format!("address {}", sock.display())))?;
+    let fd = nix::sys::socket::socket(
+        nix::sys::socket::AddressFamily::Unix,
+        nix::sys::socket::SockType::Stream,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| sys("socket")(e.into()))?;
+    if let Err(e) = nix::sys::socket::connect(fd.as_raw_fd(), &addr) {
+        // The init is gone since we looked (ECONNREFUSED): it has stopped.
+        return Err(Error::Msg(format!(
+            "cannot start the container: the init is not waiting ({e})"
+        )));
+    }
+    let mut conn = std::fs::File::from(fd);
+    let mut created = state.clone();
+    created.status = Status::Created;
+    conn.write_all(state_json(&created).as_bytes())
+        .map_err(sys("send start request"))?;
+    nix::sys::socket::shutdown(conn.as_raw_fd(), nix::sys::socket::Shutdown::Write)
+        .map_err(|e| sys("shutdown")(e.into()))?;
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply)
+        .map_err(sys("wait for the container process to start"))?;
+    if !reply.is_empty() {
+        return Err(Error::Msg(reply));
+    }
+    state.status = Status::Running;
+    dir.save(&state)?;
+    let _ = std::fs::remove_file(&sock);
+    Ok(state)
+}
+
+/// poststart hooks: after the process started, before `start` returns. A failure is a
+/// warning (runtime-spec: the container keeps running).
+pub(crate) fn run_poststart(state: &ContainerState) {
+    let hooks = crate::hooks::stage(state.hooks.as_ref(), "poststart");
+    if hooks.is_empty() {
+        return;
+    }
+    if let Err(e) = crate::hooks::run("poststart", hooks, &state_json(state)) {
+        log::warn!("{e}");
+    }
+}

@@ -1,0 +1,330 @@
+//! Mount options: every option runc accepts, sorted into what each mount syscall needs.
+//!
+//! Per-mount flags become MOUNT_ATTR_* bits (fsmount/mount_setattr), superblock flags and
+//! filesystem-specific options become fsconfig keys (so the kernel names the exact key it
+//! rejects), `r*` options are recursive mount_setattr changes, and the rest are skiff's
+//! own extensions (tmpcopyup, idmap). A bind mount has no filesystem options: anything
+//! not recognized there is an error naming the option.
+
+use super::mount_api::{self as api, AttrChange};
+use oci_spec::runtime::Mount;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Bind { recursive: bool },
+    Fs { fstype: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parsed {
+    pub kind: Kind,
+    /// Attributes of the mount itself (ro, nosuid, nodev, noexec, atime, nosymfollow).
+    pub attrs: AttrChange,
+    /// `r*` attributes, applied to the whole tree.
+    pub rec_attrs: AttrChange,
+    /// Propagation changes in order: (MS_* flag, recursive).
+    pub propagation: Vec<(u64, bool)>,
+    /// Superblock flags for fsconfig (sync, dirsync, lazytime, mand, ro, and the
+    /// clearing forms async, nolazytime, nomand, rw).
+    pub sb_flags: Vec<String>,
+    /// Filesystem options: `key=value` or a bare flag.
+    pub data: Vec<(String, Option<String>)>,
+    pub remount: bool,
+    pub tmpcopyup: bool,
+    /// `idmap` (false) or `ridmap` (true), or uid/gid mappings on the mount.
+    pub idmap: Option<bool>,
+}
+
+enum Opt {
+    /// Mount attribute: set (true) or clear (false) these bits.
+    Attr(bool, u64),
+    /// atime mode (one of MOUNT_ATTR_RELATIME/NOATIME/STRICTATIME).
+    Atime(u64),
+    /// Recursive attribute: set (true) or clear (false).
+    RecAttr(bool, u64),
+    RecAtime(u64),
+    Propagation(u64, bool),
+    SbFlag(&'static str),
+    Bind(bool),
+    Remount,
+    Ignore,
+    TmpCopyUp,
+    Idmap(bool),
+}
+
+fn lookup(opt: &str) -> Option<Opt> {
+    use api::*;
+    use Opt::*;
+    let ms = |f: libc::c_ulong| f as u64;
+    Some(match opt {
+        "defaults" => Ignore,
+        "ro" => Attr(true, MOUNT_ATTR_RDONLY),
+        "rw" => Attr(false, MOUNT_ATTR_RDONLY),
+        "nosuid" => Attr(true, MOUNT_ATTR_NOSUID),
+        "suid" => Attr(false, MOUNT_ATTR_NOSUID),
+        "nodev" => Attr(true, MOUNT_ATTR_NODEV),
+        "dev" => Attr(false, MOUNT_ATTR_NODEV),
+        "noexec" => Attr(true, MOUNT_ATTR_NOEXEC),
+        "exec" => Attr(false, MOUNT_ATTR_NOEXEC),
+        "nodiratime" => Attr(true, MOUNT_ATTR_NODIRATIME),
+        "diratime" => Attr(false, MOUNT_ATTR_NODIRATIME),
+        "nosymfollow" => Attr(true, MOUNT_ATTR_NOSYMFOLLOW),
+        "symfollow" => Attr(false, MOUNT_ATTR_NOSYMFOLLOW),
+        "noatime" => Atime(MOUNT_ATTR_NOATIME),
+        "strictatime" => Atime(MOUNT_ATTR_STRICTATIME),
+        "relatime" | "atime" | "norelatime" | "nostrictatime" => Atime(MOUNT_ATTR_RELATIME),
+        "rro" => RecAttr(true, MOUNT_ATTR_RDONLY),
+        "rrw" => RecAttr(false, MOUNT_ATTR_RDONLY),
+        "rnosuid" => RecAttr(true, MOUNT_ATTR_NOSUID),
+        "rsuid" => RecAttr(false, MOUNT_ATTR_NOSUID),
+        "rnodev" => RecAttr(true, MOUNT_ATTR_NODEV),
+        "rdev" => RecAttr(false, MOUNT_ATTR_NODEV),
+        "rnoexec" => RecAttr(true, MOUNT_ATTR_NOEXEC),
+        "rexec" => RecAttr(false, MOUNT_ATTR_NOEXEC),
+        "rnodiratime" => RecAttr(true, MOUNT_ATTR_NODIRATIME),
+        "rdiratime" => RecAttr(false, MOUNT_ATTR_NODIRATIME),
+        "rnosymfollow" => RecAttr(true, MOUNT_ATTR_NOSYMFOLLOW),
+        "rsymfollow" => RecAttr(false, MOUNT_ATTR_NOSYMFOLLOW),
+        "rnoatime" => RecAtime(MOUNT_ATTR_NOATIME),
+        "rstrictatime" => RecAtime(MOUNT_ATTR_STRICTATIME),
+        "rrelatime" | "ratime" | "rnorelatime" | "rnostrictatime" => RecAtime(MOUNT_ATTR_RELATIME),
+        "private" => Propagation(ms(libc::MS_PRIVATE), false),
+        "rprivate" => Propagation(ms(libc::MS_PRIVATE), true),
+        "shared" => Propagation(ms(libc::MS_SHARED), false),
+        "rshared" => Propagation(ms(libc::MS_SHARED), true),
+        "slave" => Propagation(ms(libc::MS_SLAVE), false),
+        "rslave" => Propagation(ms(libc::MS_SLAVE), true),
+        "unbindable" => Propagation(ms(libc::MS_UNBINDABLE), false),
+        "runbindable" => Propagation(ms(libc::MS_UNBINDABLE), true),
+        "sync" => SbFlag("sync"),
+        "async" => SbFlag("async"),
+        "dirsync" => SbFlag("dirsync"),
+        "lazytime" => SbFlag("lazytime"),
+        "nolazytime" => SbFlag("nolazytime"),
+        "mand" => SbFlag("mand"),
+        "nomand" => SbFlag("nomand"),
+        "iversion" => SbFlag("iversion"),
+        "noiversion" => SbFlag("noiversion"),
+        // Only affect kernel log verbosity of the mount.
+        "silent" | "loud" => Ignore,
+        "bind" => Bind(false),
+        "rbind" => Bind(true),
+        "remount" => Remount,
+        "tmpcopyup" => TmpCopyUp,
+        "idmap" => Idmap(false),
+        "ridmap" => Idmap(true),
+        _ => return None,
+    })
+}
+
+/// The MS_* propagation flag of `linux.rootfsPropagation`.
+pub fn root_propagation(value: &str) -> Option<libc::c_ulong> {
+    Some(match value {
+        "private" => libc::MS_PRIVATE,
+        "rprivate" => libc::MS_PRIVATE | libc::MS_REC,
+        "shared" => libc::MS_SHARED,
+        "rshared" => libc::MS_SHARED | libc::MS_REC,
+        "slave" => libc::MS_SLAVE,
+        "rslave" => libc::MS_SLAVE | libc::MS_REC,
+        "unbindable" => libc::MS_UNBINDABLE,
+        "runbindable" => libc::MS_UNBINDABLE | libc::MS_REC,
+        _ => return None,
+    })
+}
+
+fn set_atime(change: &mut AttrChange, mode: u64) {
+    change.clr |= api::MOUNT_ATTR__ATIME;
+    change.set = (change.set & !api::MOUNT_ATTR__ATIME) | mode;
+}
+
+fn apply_attr(change: &mut AttrChange, set: bool, bits: u64) {
+    if set {
+        change.set |= bits;
+        change.clr &= !bits;
+    } else {
+        change.clr |= bits;
+        change.set &= !bits;
+    }
+}
+
+/// Splits `a=1,b="x,y"` at the commas outside double quotes.
+fn split_data(opt: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for ch in opt.chars() {
+        match ch {
+            '"' => {
+                quoted = !quoted;
+                cur.push(ch);
+            }
+            ',' if !quoted => parts.push(std::mem::take(&mut cur)),
+            _ => cur.push(ch),
+        }
+    }
+    parts.push(cur);
+    parts.into_iter().filter(|p| !p.is_empty()).collect()
+}
+
+/// Parses one mount of config.json. The error names the offending option.
+pub fn parse(m: &Mount) -> Result<Parsed, String> {
+    let dest = m.destination().display().to_string();
+    let mut attrs = AttrChange::default();
+    let mut rec_attrs = AttrChange::default();
+    let mut propagation = Vec::new();
+    let mut sb_flags = Vec::new();
+    let mut data = Vec::new();
+    let mut bind = None;
+    let mut remount = false;
+    let mut tmpcopyup = false;
+    let mut idmap = None;
+    let typ = m.typ().clone().unwrap_or_default();
+    if typ == "bind" {
+        bind = Some(false);
+    }
+    for opt in m.options().iter().flatten() {
+        match lookup(opt) {
+            Some(Opt::Attr(set, bits)) => apply_attr(&mut attrs, set, bits),
+            Some(Opt::Atime(mode)) => set_atime(&mut attrs, mode),
+            Some(Opt::RecAttr(set, bits)) => apply_attr(&mut rec_attrs, set, bits),
+            Some(Opt::RecAtime(mode)) => set_atime(&mut rec_attrs, mode),
+            Some(Opt::Propagation(flag, rec)) => propagation.push((flag, rec)),
+            Some(Opt::SbFlag(f)) => sb_flags.push(f.to_string()),
+            Some(Opt::Bind(rec)) => bind = Some(bind.unwrap_or(false) || rec),
+            Some(Opt::Remount) => remount = true,
+            Some(Opt::TmpCopyUp) => tmpcopyup = true,
+            Some(Opt::Idmap(rec)) => idmap = Some(rec),
+            Some(Opt::Ignore) => {}
+            None if opt.is_empty() => return Err(format!("{dest}: empty mount option")),
+            // runc joins options into one data string, so one entry may carry several
+            // comma-separated filesystem options.
+            None => {
+                for part in split_data(opt) {
+                    match part.split_once('=') {
+                        Some((k, v)) if !k.is_empty() => {
+                            data.push((k.to_string(), Some(v.to_string())))
+                        }
+                        Some(_) => return Err(format!("{dest}: invalid mount option {opt:?}")),
+                        None => data.push((part, None)),
+                    }
+                }
+            }
+        }
+    }
+    if m.uid_mappings().as_ref().is_some_and(|v| !v.is_empty())
+        || m.gid_mappings().as_ref().is_some_and(|v| !v.is_empty())
+    {
+        idmap.get_or_insert(false);
+    }
+    let kind = match bind {
+        Some(recursive) => {
+            if let Some((k, v)) = data.first() {
+                let opt = v.as_ref().map_or(k.clone(), |v| format!("{k}={v}"));
+                return Err(format!("{dest}: unknown mount option {opt:?} (a bind mount takes no filesystem options)"));
+            }
+            if tmpcopyup {
+                return Err(format!("{dest}: tmpcopyup only applies to tmpfs mounts"));
+            }
+            Kind::Bind { recursive }
+        }
+        None => {
+            if typ.is_empty() || typ == "none" {
+                return Err(format!("{dest}: mount type missing (and not a bind mount)"));
+            }
+            if tmpcopyup && typ != "tmpfs" {
+                return Err(format!("{dest}: tmpcopyup only applies to tmpfs mounts"));
+            }
+            if idmap.is_some() {
+                return Err(format!(
+                    "{dest}: idmapped mounts are only supported for bind mounts"
+                ));
+            }
+            Kind::Fs { fstype: typ }
+        }
+    };
+    if !m.destination().is_absolute() {
+        return Err(format!("{dest}: destination is not an absolute path"));
+    }
+    Ok(Parsed {
+        kind,
+        attrs,
+        rec_attrs,
+        propagation,
+        sb_flags,
+        data,
+        remount,
+        tmpcopyup,
+        idmap,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mount(typ: &str, opts: &[&str]) -> Mount {
+        serde_json::from_value(serde_json::json!({
+            "destination": "/x", "type": typ, "source": "s", "options": opts
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn default_dev_tmpfs() {
+        let p = parse(&mount(
+            "tmpfs",
+            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+        ))
+        .unwrap();
+        assert_eq!(
+            p.kind,
+            Kind::Fs {
+                fstype: "tmpfs".into()
+            }
+        );
+        assert_eq!(
+            p.attrs.set,
+            api::MOUNT_ATTR_NOSUID | api::MOUNT_ATTR_STRICTATIME
+        );
+        assert_eq!(
+            p.data,
+            vec![
+                ("mode".into(), Some("755".into())),
+                ("size".into(), Some("65536k".into()))
+            ]
+        );
+    }
+
+    #[test]
+    fn bind_rejects_unknown_option() {
+        let err = parse(&mount("bind", &["rbind", "bogus"])).unwrap_err();
+        assert!(err.contains("\"bogus\""), "{err}");
+        let p = parse(&mount("none", &["rbind", "rprivate", "ro", "rnosuid"])).unwrap();
+        assert_eq!(p.kind, Kind::Bind { recursive: true });
+        assert_eq!(p.propagation, vec![(libc::MS_PRIVATE as u64, true)]);
+        assert_eq!(p.rec_attrs.set, api::MOUNT_ATTR_NOSUID);
+    }
+
+    #[test]
+    fn later_option_wins() {
+        let p = parse(&mount("tmpfs", &["ro", "rw"])).unwrap();
+        assert_eq!(p.attrs.set & api::MOUNT_ATTR_RDONLY, 0);
+        assert_ne!(p.attrs.clr & api::MOUNT_ATTR_RDONLY, 0);
+    }
+
+    #[test]
+    fn splits_joined_data() {
+        let p = parse(&mount(
+            "overlay",
+            &["lowerdir=/a:/b,upperdir=/u", "context=\"a,b\""],
+        ))
+        .unwrap();
+        assert_eq!(p.data.len(), 3);
+        assert_eq!(p.data[2], ("context".into(), Some("\"a,b\"".into())));
+    }
+
+    #[test]
+    fn missing_type() {
+        assert!(parse(&mount("", &["nosuid"])).is_err());
+    }
+}

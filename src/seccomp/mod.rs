@@ -1,0 +1,1 @@
+//! Seccomp filters (`linux.seccomp`): not implemented yet; spec validation rejects the field.
