@@ -172,7 +172,7 @@ fn normalize_args(args: Vec<OsString>, cmd: &clap::Command) -> Vec<OsString> {
                 .map(|a| a.get_action().takes_values())
         };
         let rewritten = if s.starts_with("--") {
-            let name = s[2..].split('=').next().unwrap_or("");
+            let name = s.trim_start_matches("--").split('=').next().unwrap_or("");
             expect_value = !s.contains('=') && long_flag(&scope, name) == Some(true);
             s
         } else if s.starts_with('-') && s.len() > 2 {

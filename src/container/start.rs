@@ -24,9 +24,11 @@ pub(crate) fn release(dir: &Container, mut state: ContainerState) -> Result<Cont
                 "cannot start a container that has stopped".into(),
             ))
         }
-        other => return Err(Error::Msg(format!(
+        other => {
+            return Err(Error::Msg(format!(
             "cannot start a container that is {other} (only a created container can be started)"
-        ))),
+        )))
+        }
     }
     if !state.has_process {
         return Err(Error::Msg(

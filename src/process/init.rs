@@ -197,10 +197,10 @@ fn setup_and_exec(
     }
     let Some(process) = process else {
         // No process: the container exists (namespaces, mounts) but `start` will refuse.
+        prctl(libc::PR_SET_PDEATHSIG, 0, "prctl(PR_SET_PDEATHSIG)")?;
         cfg.channel
             .send(&Msg::Ready)
             .map_err(super::sys("sync with runtime"))?;
-        prctl(libc::PR_SET_PDEATHSIG, 0, "prctl(PR_SET_PDEATHSIG)")?;
         wait_forever();
     };
     let exe_and_env = prepare_process(cfg, process)?;

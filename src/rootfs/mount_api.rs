@@ -221,11 +221,7 @@ impl FsContext {
                 break;
             }
             let msg = String::from_utf8_lossy(&buf[..n as usize]);
-            out.push(
-                msg.trim_start_matches(|c| c == 'e' || c == 'w' || c == 'i')
-                    .trim()
-                    .to_string(),
-            );
+            out.push(msg.trim_start_matches(['e', 'w', 'i']).trim().to_string());
         }
         out.join("; ")
     }

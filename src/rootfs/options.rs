@@ -55,7 +55,7 @@ enum Opt {
 fn lookup(opt: &str) -> Option<Opt> {
     use api::*;
     use Opt::*;
-    let ms = |f: libc::c_ulong| f as u64;
+    let ms = |f: libc::c_ulong| f;
     Some(match opt {
         "defaults" => Ignore,
         "ro" => Attr(true, MOUNT_ATTR_RDONLY),
@@ -301,7 +301,7 @@ mod tests {
         assert!(err.contains("\"bogus\""), "{err}");
         let p = parse(&mount("none", &["rbind", "rprivate", "ro", "rnosuid"])).unwrap();
         assert_eq!(p.kind, Kind::Bind { recursive: true });
-        assert_eq!(p.propagation, vec![(libc::MS_PRIVATE as u64, true)]);
+        assert_eq!(p.propagation, vec![(libc::MS_PRIVATE, true)]);
         assert_eq!(p.rec_attrs.set, api::MOUNT_ATTR_NOSUID);
     }
 
