@@ -2,9 +2,12 @@
 //!
 //! On cgroup v1 this is a tmpfs with one bind mount per hierarchy of the container's
 //! own cgroup directory (podman's checks read memory.limit_in_bytes, pids.max and
-//! cpu.cfs_quota_us there). The host's cgroupfs is never exposed beyond the container's
-//! own directories (CVE-2023-25809). On v2 it is cgroup2 itself in a cgroup namespace,
-//! else a bind of the container's cgroup.
+//! cpu.cfs_quota_us there). With or without a cgroup namespace the binds are the same
+//! directories; in one, mountinfo shows them rooted at `/` as a fresh v1 mount would be.
+//! The host's cgroupfs is never exposed beyond the container's own directories
+//! (CVE-2023-25809). On v2 it is cgroup2 itself in a cgroup namespace, else a bind of the
+//! container's cgroup. Type `cgroup2` on a v1 host is refused: the only cgroup2 there is
+//! the host's (hybrid) unified hierarchy, which the container has no cgroup of its own in.
 
 use super::mount_api::{self as api, FsContext};
 use super::mounts::{set_attrs, set_propagation, Ctx};
@@ -23,7 +26,13 @@ pub(super) fn mount(
     root: BorrowedFd,
     m: &Mount,
     parsed: &Parsed,
+    fstype: &str,
 ) -> Result<()> {
+    if fstype == "cgroup2" && matches!(rootfs.cgroup, CgroupPaths::V1 { .. }) {
+        return Err(ctx.config(
+            "type cgroup2 on a cgroup v1 host: the container's cgroups are v1 (use type cgroup)",
+        ));
+    }
     let target =
         resolve::prepare_target(root, m.destination(), NodeKind::Dir, resolve::NO_SYMLINKS)
             .map_err(ctx.err("resolve destination in the rootfs"))?;
@@ -31,8 +40,9 @@ pub(super) fn mount(
         CgroupPaths::V1 { dirs } => {
             let tmpfs = FsContext::open("tmpfs").map_err(ctx.err("tmpfs for the cgroup view"))?;
             tmpfs
-                .set_string("mode", "755")
-                .map_err(ctx.err("tmpfs mode"))?;
+                .set_string("source", "tmpfs")
+                .and_then(|()| tmpfs.set_string("mode", "755"))
+                .map_err(ctx.err("tmpfs options"))?;
             tmpfs.create().map_err(ctx.err("create tmpfs"))?;
             // Read-only is applied after the hierarchy directories exist.
             let top_attrs = parsed.attrs.set & !api::MOUNT_ATTR_RDONLY;

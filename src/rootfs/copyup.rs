@@ -38,17 +38,16 @@ fn stat_at(dir: BorrowedFd, name: &CStr) -> std::io::Result<libc::stat> {
     Ok(st)
 }
 
-/// Copies the directory `src` (an O_PATH fd) into the directory `dst` (a fresh mount),
-/// keeping modes, owners and symlinks; the top directory's mode and owner too.
+/// Copies the content of the directory `src` (an O_PATH fd) into the directory `dst` (a
+/// fresh tmpfs), keeping modes, owners and symlinks. The tmpfs root itself gets the
+/// directory's mode and owner from its mount options (see mounts.rs).
+///
+/// Everything is read relative to directory fds and opened O_NOFOLLOW: a symlink in the
+/// image is copied as a symlink, never followed out of the rootfs.
 pub fn copy_tree(src: BorrowedFd, dst: BorrowedFd) -> std::io::Result<()> {
     let src_dir = reopen_dir(src, c".")?;
-    let st = stat_at(src_dir.as_fd_borrowed(), c"")?;
-    // SAFETY: fchmod/fchown on fds we hold (dst is the new mount's root).
-    unsafe {
-        libc::fchmod(dst.as_raw_fd(), st.st_mode & 0o7777);
-        libc::fchown(dst.as_raw_fd(), st.st_uid, st.st_gid);
-    }
-    copy_dir(src_dir.as_fd_borrowed(), dst, 0)
+    let dst_dir = reopen_dir(dst, c".")?;
+    copy_dir(src_dir.as_fd_borrowed(), dst_dir.as_fd_borrowed(), 0)
 }
 
 trait Borrow {
@@ -151,17 +150,29 @@ fn copy_dir(src: BorrowedFd, dst: BorrowedFd, depth: usize) -> std::io::Result<(
             // Sockets, fifos and device nodes are not copied.
             _ => continue,
         }
-        // SAFETY: fchownat/fchmodat relative to the destination, not following links.
+        // Owner first: chown clears the setuid/setgid bits that chmod then restores.
+        // SAFETY: fchownat/fchmodat relative to the destination dir, not following links
+        // (the entry was just created by us on the new tmpfs).
         unsafe {
-            libc::fchownat(
+            if libc::fchownat(
                 dst.as_raw_fd(),
                 name.as_ptr(),
                 st.st_uid,
                 st.st_gid,
                 libc::AT_SYMLINK_NOFOLLOW,
-            );
-            if st.st_mode & libc::S_IFMT != libc::S_IFLNK {
-                libc::fchmodat(dst.as_raw_fd(), name.as_ptr(), mode, 0);
+            ) != 0
+            {
+                // EINVAL: the owner is not mapped in the container's user namespace (it
+                // shows as the overflow id); the copy then stays owned by its creator.
+                let err = std::io::Error::last_os_error();
+                if err.raw_os_error() != Some(libc::EINVAL) {
+                    return Err(err);
+                }
+            }
+            if st.st_mode & libc::S_IFMT != libc::S_IFLNK
+                && libc::fchmodat(dst.as_raw_fd(), name.as_ptr(), mode, 0) != 0
+            {
+                return Err(std::io::Error::last_os_error());
             }
         }
     }

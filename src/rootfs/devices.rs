@@ -10,8 +10,9 @@ use super::mount_api as api;
 use super::resolve;
 use super::{sys_err, Result, Rootfs, RootfsError};
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceType};
-use std::ffi::CString;
+use std::ffi::{CString, OsStr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 struct Node<'a> {
@@ -49,7 +50,7 @@ fn open_dev(root: BorrowedFd) -> Result<OwnedFd> {
     ))
 }
 
-pub(super) fn create_defaults(rootfs: &Rootfs, root: BorrowedFd) -> Result<()> {
+pub(super) fn create_defaults(root: BorrowedFd) -> Result<()> {
     let dev = open_dev(root)?;
     for (name, major, minor) in DEFAULT_DEVICES {
         let node = Node {
@@ -61,8 +62,7 @@ pub(super) fn create_defaults(rootfs: &Rootfs, root: BorrowedFd) -> Result<()> {
             uid: 0,
             gid: 0,
         };
-        make_node(rootfs, dev.as_fd(), &node)
-            .map_err(sys_err(format!("/dev/{name}"), "create device"))?;
+        make_node(dev.as_fd(), &node).map_err(sys_err(format!("/dev/{name}"), "create device"))?;
     }
     for (name, target) in LINKS {
         replace_with_symlink(dev.as_fd(), name, target).map_err(sys_err(
@@ -96,16 +96,27 @@ pub(super) fn create_configured(rootfs: &Rootfs, root: BorrowedFd) -> Result<()>
                 field: field.clone(),
                 msg: "path is not under /dev".into(),
             })?;
+        let (major, minor) = match (u32::try_from(d.major()), u32::try_from(d.minor())) {
+            (Ok(major), Ok(minor)) => (major as u64, minor as u64),
+            // A FIFO needs no numbers; validation already refused negative ones otherwise.
+            _ if d.typ() == LinuxDeviceType::P => (0, 0),
+            _ => {
+                return Err(RootfsError::Config {
+                    field,
+                    msg: format!("major {} / minor {} out of range", d.major(), d.minor()),
+                })
+            }
+        };
         let node = Node {
             rel,
             kind: kind_of(d),
-            major: d.major() as u64,
-            minor: d.minor() as u64,
+            major,
+            minor,
             mode: d.file_mode().unwrap_or(0o666) & 0o7777,
             uid: d.uid().unwrap_or(0),
             gid: d.gid().unwrap_or(0),
         };
-        make_node(rootfs, dev.as_fd(), &node)
+        make_node(dev.as_fd(), &node)
             .map_err(sys_err(field, format!("create {}", d.path().display())))?;
     }
     Ok(())
@@ -123,7 +134,7 @@ fn cname(s: &std::ffi::OsStr) -> std::io::Result<CString> {
     CString::new(s.as_encoded_bytes()).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))
 }
 
-fn make_node(rootfs: &Rootfs, dev: BorrowedFd, node: &Node) -> std::io::Result<()> {
+fn make_node(dev: BorrowedFd, node: &Node) -> std::io::Result<()> {
     let parent_rel = node.rel.parent().unwrap_or(Path::new(""));
     let parent = if parent_rel.as_os_str().is_empty() {
         dev.try_clone_to_owned()?
@@ -154,20 +165,13 @@ fn make_node(rootfs: &Rootfs, dev: BorrowedFd, node: &Node) -> std::io::Result<(
             return Err(err);
         }
         // No mknod in a user namespace: bind the host's device onto an empty file.
-        return bind_host_device(rootfs, parent.as_fd(), &name, node);
+        return bind_host_device(parent.as_fd(), &name, node);
     }
-    // SAFETY: fchmodat/fchownat relative to the directory, not following links (the
-    // node was just created, mknod's mode was reduced by the umask).
+    // Owner first, then mode: chown of a non-directory clears setuid/setgid, and
+    // mknod's mode was reduced by the umask.
+    // SAFETY: fchownat/fchmodat relative to the directory fd, on the node just made
+    // there, not following links.
     unsafe {
-        if libc::fchmodat(
-            parent.as_raw_fd(),
-            name.as_ptr(),
-            node.mode as libc::mode_t,
-            0,
-        ) != 0
-        {
-            return Err(std::io::Error::last_os_error());
-        }
         if libc::fchownat(
             parent.as_raw_fd(),
             name.as_ptr(),
@@ -178,17 +182,30 @@ fn make_node(rootfs: &Rootfs, dev: BorrowedFd, node: &Node) -> std::io::Result<(
         {
             return Err(std::io::Error::last_os_error());
         }
+        if libc::fchmodat(
+            parent.as_raw_fd(),
+            name.as_ptr(),
+            node.mode as libc::mode_t,
+            0,
+        ) != 0
+        {
+            return Err(std::io::Error::last_os_error());
+        }
     }
     Ok(())
 }
 
-fn bind_host_device(
-    _rootfs: &Rootfs,
-    parent: BorrowedFd,
-    name: &CString,
-    node: &Node,
-) -> std::io::Result<()> {
+fn bind_host_device(parent: BorrowedFd, name: &CString, node: &Node) -> std::io::Result<()> {
     let host = Path::new("/dev").join(node.rel);
+    let tree = api::open_tree(None, &host.to_string_lossy(), api::OPEN_TREE_CLONE)?;
+    let st = nix::sys::stat::fstat(tree.as_fd()).map_err(std::io::Error::from)?;
+    let rdev = libc::makedev(node.major as u32, node.minor as u32);
+    if st.st_mode & libc::S_IFMT != node.kind || st.st_rdev != rdev {
+        return Err(std::io::Error::other(format!(
+            "mknod is not permitted here (user namespace) and the host's {} is not the same device to bind instead",
+            host.display()
+        )));
+    }
     // SAFETY: openat relative to the directory fd; O_EXCL|O_NOFOLLOW never follows a link.
     let fd = unsafe {
         libc::openat(
@@ -203,12 +220,8 @@ fn bind_host_device(
     }
     // SAFETY: closing the fd we just got.
     unsafe { libc::close(fd) };
-    let target = resolve::open_beneath_strict(
-        parent,
-        Path::new(std::ffi::OsStr::from_bytes_compat(name.as_bytes())),
-        libc::O_PATH,
-    )?;
-    let tree = api::open_tree(None, &host.to_string_lossy(), api::OPEN_TREE_CLONE)?;
+    let target =
+        resolve::open_beneath_strict(parent, OsStr::from_bytes(name.as_bytes()), libc::O_PATH)?;
     api::move_mount(tree.as_fd(), target.as_fd())
 }
 
@@ -226,17 +239,6 @@ fn replace_with_symlink(dev: BorrowedFd, name: &str, target: &str) -> std::io::R
         }
     }
     Ok(())
-}
-
-trait FromBytesCompat {
-    fn from_bytes_compat(b: &[u8]) -> &Self;
-}
-
-impl FromBytesCompat for std::ffi::OsStr {
-    fn from_bytes_compat(b: &[u8]) -> &Self {
-        use std::os::unix::ffi::OsStrExt;
-        std::ffi::OsStr::from_bytes(b)
-    }
 }
 
 /// Checks that `fd` is the real null device (char 1:3), so masking with it cannot expose

@@ -6,10 +6,11 @@
 
 use super::mount_api::{self as api, AttrChange};
 use super::options::{self, Kind};
+use super::procfs::Procfs;
 use super::{sys_err, Result, RootfsError};
 use crate::process::clone::{clone3, Forked};
 use oci_spec::runtime::{LinuxIdMapping, Spec};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
 /// For each mount of the config, the prepared idmapped tree, if it is one.
@@ -84,17 +85,39 @@ fn map_text(maps: &[LinuxIdMapping]) -> String {
 }
 
 /// A user namespace with the given maps, held by a short-lived child that only waits.
+/// Its maps are written, and its namespace opened, through the verified procfs handle
+/// (security.md rule 7).
 fn helper_userns(uids: &[LinuxIdMapping], gids: &[LinuxIdMapping]) -> std::io::Result<OwnedFd> {
+    let proc = Procfs::open()?;
     match clone3(libc::CLONE_NEWUSER as u64, None)? {
-        Forked::Child => loop {
-            // SAFETY: pause has no preconditions; the parent kills us.
-            unsafe { libc::pause() };
-        },
+        Forked::Child => {
+            // SAFETY: prctl with integer arguments: die with the runtime.
+            unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) };
+            loop {
+                // SAFETY: pause has no preconditions; the parent kills us.
+                unsafe { libc::pause() };
+            }
+        }
         Forked::Parent { pid, pidfd } => {
             let result = (|| {
-                std::fs::write(format!("/proc/{pid}/uid_map"), map_text(uids))?;
-                std::fs::write(format!("/proc/{pid}/gid_map"), map_text(gids))?;
-                Ok(std::fs::File::open(format!("/proc/{pid}/ns/user"))?.into())
+                proc.write(format!("{pid}/uid_map"), map_text(uids).as_bytes())?;
+                proc.write(format!("{pid}/gid_map"), map_text(gids).as_bytes())?;
+                // ns/user is a magic link: open it relative to the verified ns directory.
+                let ns_dir =
+                    proc.open_file(format!("{pid}/ns"), libc::O_PATH | libc::O_DIRECTORY)?;
+                // SAFETY: openat relative to a directory fd we hold, with a static C string.
+                let fd = unsafe {
+                    libc::openat(
+                        ns_dir.as_raw_fd(),
+                        c"user".as_ptr(),
+                        libc::O_RDONLY | libc::O_CLOEXEC,
+                    )
+                };
+                if fd < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // SAFETY: a new fd nobody else owns.
+                Ok(unsafe { OwnedFd::from_raw_fd(fd) })
             })();
             let _ = crate::process::clone::pidfd_send_signal(&pidfd, libc::SIGKILL);
             let _ = crate::process::clone::wait_exit_code(pid);

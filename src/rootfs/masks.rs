@@ -6,20 +6,27 @@ use super::resolve;
 use super::{sys_err, Result, RootfsError};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
+/// The path resolved inside the root: a symlink in the image is followed there (never
+/// out of it, as runc's securejoin does), except under /proc, /sys and /dev where no
+/// symlink is legitimate. The mask or bind then goes onto this fd.
 fn open_target(root: BorrowedFd, path: &str) -> Option<std::io::Result<OwnedFd>> {
     match resolve::open_in_root(
         root,
         path,
-        libc::O_PATH | libc::O_NOFOLLOW,
-        resolve::NO_SYMLINKS,
+        libc::O_PATH,
+        super::mounts::strict_target(std::path::Path::new(path), None),
     ) {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => None,
         other => Some(other),
     }
 }
 
-/// Masks files with the container's /dev/null (checked to be char 1:3) and directories
-/// with an empty read-only tmpfs. A path that does not exist is skipped, as in runc.
+/// Masks files with the container's /dev/null and directories with an empty read-only
+/// tmpfs. A path that does not exist is skipped, as in runc.
+///
+/// CVE-2025-31133: with /dev/null swapped for a symlink (or a file), runc bind-mounted
+/// the link's target read-write over the masked path. Here /dev/null is opened without
+/// following any symlink, checked to be char 1:3, and the mask is cloned from that fd.
 pub(super) fn mask_paths(root: BorrowedFd, paths: &[String]) -> Result<()> {
     let mut dev_null: Option<OwnedFd> = None;
     for (i, path) in paths.iter().enumerate() {
@@ -32,8 +39,6 @@ pub(super) fn mask_paths(root: BorrowedFd, paths: &[String]) -> Result<()> {
             .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR);
         let mnt = if is_dir {
             let fs = FsContext::open("tmpfs").map_err(sys_err(&field, "tmpfs"))?;
-            fs.set_string("size", "0")
-                .map_err(sys_err(&field, "tmpfs size"))?;
             fs.create().map_err(sys_err(&field, "create tmpfs"))?;
             fs.mount(
                 api::MOUNT_ATTR_RDONLY

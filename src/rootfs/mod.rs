@@ -16,6 +16,7 @@ pub mod mountinfo;
 mod mounts;
 pub mod options;
 mod pivot;
+pub mod procfs;
 pub mod resolve;
 pub mod sysctl;
 
@@ -86,21 +87,15 @@ impl Rootfs<'_> {
     /// Before the pivot: mount propagation, the rootfs bind, the config's mounts and the
     /// device nodes. Returns an O_PATH fd of the rootfs.
     pub fn prepare(&self) -> Result<OwnedFd> {
-        if self.own_mount_ns {
-            pivot::prepare_propagation(self)?;
-        }
-        let root = std::fs::File::options()
-            .read(true)
-            .custom_flags_path()
-            .open(self.path)
-            .map_err(sys_err(
-                "root.path",
-                format!("open {}", self.path.display()),
-            ))?;
-        let root: OwnedFd = root.into();
+        let root = if self.own_mount_ns {
+            pivot::prepare_root(self)?
+        } else {
+            pivot::open_root(self)?
+        };
         let mut dev_is_bound = false;
+        let mut mounted = mounts::Mounted::default();
         for (index, m) in self.spec.mounts().iter().flatten().enumerate() {
-            mounts::mount_entry(self, root.as_fd(), index, m)?;
+            mounts::mount_entry(self, root.as_fd(), index, m, &mut mounted)?;
             if resolve::clean(m.destination()) == Path::new("dev")
                 && matches!(options::parse(m), Ok(p) if matches!(p.kind, options::Kind::Bind { .. }))
             {
@@ -108,7 +103,7 @@ impl Rootfs<'_> {
             }
         }
         if !dev_is_bound {
-            devices::create_defaults(self, root.as_fd())?;
+            devices::create_defaults(root.as_fd())?;
         }
         devices::create_configured(self, root.as_fd())?;
         Ok(root)

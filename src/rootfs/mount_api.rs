@@ -21,6 +21,9 @@ const FSOPEN_CLOEXEC: u32 = 1;
 const FSCONFIG_SET_FLAG: u32 = 0;
 const FSCONFIG_SET_STRING: u32 = 1;
 const FSCONFIG_CMD_CREATE: u32 = 6;
+const FSCONFIG_CMD_RECONFIGURE: u32 = 7;
+const FSPICK_CLOEXEC: u32 = 1;
+const FSPICK_EMPTY_PATH: u32 = 8;
 const FSMOUNT_CLOEXEC: u32 = 1;
 
 pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
@@ -49,13 +52,19 @@ fn owned(ret: libc::c_long) -> std::io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
-fn c(s: &str) -> CString {
-    CString::new(s.replace('\0', "")).unwrap_or_default()
+/// A C string of `s`; an interior NUL is an error (never silently cut or dropped).
+fn c(s: &str) -> std::io::Result<CString> {
+    CString::new(s).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{s:?} contains a NUL byte"),
+        )
+    })
 }
 
 /// open_tree(2): with OPEN_TREE_CLONE, a detached copy of the mount (tree) at `path`.
 pub fn open_tree(dirfd: Option<BorrowedFd>, path: &str, flags: u32) -> std::io::Result<OwnedFd> {
-    let p = c(path);
+    let p = c(path)?;
     let dfd = dirfd.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
     // SAFETY: valid C string; the kernel returns a new fd or -1.
     owned(unsafe {
@@ -66,6 +75,24 @@ pub fn open_tree(dirfd: Option<BorrowedFd>, path: &str, flags: u32) -> std::io::
             flags | OPEN_TREE_CLOEXEC,
         )
     })
+}
+
+/// move_mount(2) of the mount `from` onto the absolute path `to` (--no-pivot: the rootfs
+/// onto `/`).
+pub fn move_mount_to_path(from: BorrowedFd, to: &str) -> std::io::Result<()> {
+    let t = c(to)?;
+    // SAFETY: an fd we hold, an empty and a valid C string.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    })?;
+    Ok(())
 }
 
 /// move_mount(2) from a mount fd onto the location `to` refers to.
@@ -143,15 +170,31 @@ pub struct FsContext {
 
 impl FsContext {
     pub fn open(fstype: &str) -> std::io::Result<FsContext> {
-        let t = c(fstype);
+        let t = c(fstype)?;
         // SAFETY: valid C string; returns a new fd or -1.
         Ok(FsContext {
             fd: owned(unsafe { libc::syscall(libc::SYS_fsopen, t.as_ptr(), FSOPEN_CLOEXEC) })?,
         })
     }
 
+    /// fspick(2): a context for reconfiguring the superblock of the mount whose root
+    /// `mnt` is (the new-API `mount -o remount,...`, by fd instead of a path).
+    pub fn pick(mnt: BorrowedFd) -> std::io::Result<FsContext> {
+        // SAFETY: an fd we hold and an empty path; returns a new fd or -1.
+        Ok(FsContext {
+            fd: owned(unsafe {
+                libc::syscall(
+                    libc::SYS_fspick,
+                    mnt.as_raw_fd(),
+                    c"".as_ptr(),
+                    FSPICK_CLOEXEC | FSPICK_EMPTY_PATH,
+                )
+            })?,
+        })
+    }
+
     pub fn set_flag(&self, key: &str) -> std::io::Result<()> {
-        let k = c(key);
+        let k = c(key)?;
         // SAFETY: valid fd and C string, NULL value as FSCONFIG_SET_FLAG requires.
         check(unsafe {
             libc::syscall(
@@ -167,7 +210,7 @@ impl FsContext {
     }
 
     pub fn set_string(&self, key: &str, value: &str) -> std::io::Result<()> {
-        let (k, v) = (c(key), c(value));
+        let (k, v) = (c(key)?, c(value)?);
         // SAFETY: valid fd and C strings.
         check(unsafe {
             libc::syscall(
@@ -183,12 +226,21 @@ impl FsContext {
     }
 
     pub fn create(&self) -> std::io::Result<()> {
+        self.command(FSCONFIG_CMD_CREATE)
+    }
+
+    /// Applies the options set so far to the picked superblock.
+    pub fn reconfigure(&self) -> std::io::Result<()> {
+        self.command(FSCONFIG_CMD_RECONFIGURE)
+    }
+
+    fn command(&self, cmd: u32) -> std::io::Result<()> {
         // SAFETY: valid fd, no key or value.
         check(unsafe {
             libc::syscall(
                 libc::SYS_fsconfig,
                 self.fd.as_raw_fd(),
-                FSCONFIG_CMD_CREATE,
+                cmd,
                 std::ptr::null::<u8>(),
                 std::ptr::null::<u8>(),
                 0,
@@ -235,7 +287,8 @@ pub fn mount(
     flags: libc::c_ulong,
     data: Option<&str>,
 ) -> std::io::Result<()> {
-    let (s, t, f, d) = (source.map(c), c(target), fstype.map(c), data.map(c));
+    let (s, t) = (source.map(c).transpose()?, c(target)?);
+    let (f, d) = (fstype.map(c).transpose()?, data.map(c).transpose()?);
     let ptr = |x: &Option<CString>| x.as_ref().map_or(std::ptr::null(), |x| x.as_ptr());
     // SAFETY: all pointers are NULL or valid C strings that outlive the call.
     let r = unsafe { libc::mount(ptr(&s), t.as_ptr(), ptr(&f), flags, ptr(&d).cast()) };
@@ -245,7 +298,35 @@ pub fn mount(
     Ok(())
 }
 
-/// The path under which the kernel reaches the object behind `fd` (a magic link).
-pub fn fd_path(fd: BorrowedFd) -> String {
-    format!("/proc/self/fd/{}", fd.as_raw_fd())
+/// The attributes the mount behind `fd` has now (statfs `f_flags`), as MOUNT_ATTR_* bits.
+pub fn current_attrs(fd: BorrowedFd) -> std::io::Result<u64> {
+    const ST_NOSYMFOLLOW: libc::c_ulong = 0x2000;
+    // SAFETY: statvfs is plain data that fstatvfs fills.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: an fd we hold (O_PATH is allowed) and a buffer of the right type.
+    if unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let f = st.f_flag;
+    let mut attrs = 0;
+    for (st_bit, attr) in [
+        (libc::ST_RDONLY, MOUNT_ATTR_RDONLY),
+        (libc::ST_NOSUID, MOUNT_ATTR_NOSUID),
+        (libc::ST_NODEV, MOUNT_ATTR_NODEV),
+        (libc::ST_NOEXEC, MOUNT_ATTR_NOEXEC),
+        (libc::ST_NODIRATIME, MOUNT_ATTR_NODIRATIME),
+        (ST_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW),
+    ] {
+        if f & st_bit != 0 {
+            attrs |= attr;
+        }
+    }
+    attrs |= if f & libc::ST_NOATIME != 0 {
+        MOUNT_ATTR_NOATIME
+    } else if f & libc::ST_RELATIME != 0 {
+        MOUNT_ATTR_RELATIME
+    } else {
+        MOUNT_ATTR_STRICTATIME
+    };
+    Ok(attrs)
 }

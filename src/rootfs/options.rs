@@ -3,8 +3,14 @@
 //! Per-mount flags become MOUNT_ATTR_* bits (fsmount/mount_setattr), superblock flags and
 //! filesystem-specific options become fsconfig keys (so the kernel names the exact key it
 //! rejects), `r*` options are recursive mount_setattr changes, and the rest are skiff's
-//! own extensions (tmpcopyup, idmap). A bind mount has no filesystem options: anything
-//! not recognized there is an error naming the option.
+//! own extensions (tmpcopyup, idmap).
+//!
+//! A bind mount has no filesystem of its own: a superblock flag (sync, mand, ...) would
+//! change the source's filesystem for everyone, so it is an error; `key=value` data is
+//! ignored by the kernel for MS_BIND and runc passes it along unchecked (the runtime-tools
+//! `mounts` test sends `mode=755,size=1k` on its binds), so it is accepted, reported in
+//! [`Parsed::ignored`] and logged; any other word skiff does not know is an error naming
+//! the mount and the option.
 
 use super::mount_api::{self as api, AttrChange};
 use oci_spec::runtime::Mount;
@@ -33,6 +39,8 @@ pub struct Parsed {
     pub tmpcopyup: bool,
     /// `idmap` (false) or `ridmap` (true), or uid/gid mappings on the mount.
     pub idmap: Option<bool>,
+    /// Filesystem data given on a bind mount, which has no filesystem to take it.
+    pub ignored: Vec<String>,
 }
 
 enum Opt {
@@ -216,11 +224,23 @@ pub fn parse(m: &Mount) -> Result<Parsed, String> {
     {
         idmap.get_or_insert(false);
     }
+    let mut ignored = Vec::new();
     let kind = match bind {
         Some(recursive) => {
-            if let Some((k, v)) = data.first() {
-                let opt = v.as_ref().map_or(k.clone(), |v| format!("{k}={v}"));
-                return Err(format!("{dest}: unknown mount option {opt:?} (a bind mount takes no filesystem options)"));
+            for (k, v) in std::mem::take(&mut data) {
+                match v {
+                    Some(v) => ignored.push(format!("{k}={v}")),
+                    None => {
+                        return Err(format!(
+                            "{dest}: unknown mount option {k:?} (a bind mount takes no filesystem options)"
+                        ))
+                    }
+                }
+            }
+            if let Some(flag) = sb_flags.first() {
+                return Err(format!(
+                    "{dest}: option {flag:?} changes the filesystem, which a bind mount shares with its source; it cannot be applied to a bind mount"
+                ));
             }
             if tmpcopyup {
                 return Err(format!("{dest}: tmpcopyup only applies to tmpfs mounts"));
@@ -255,6 +275,7 @@ pub fn parse(m: &Mount) -> Result<Parsed, String> {
         remount,
         tmpcopyup,
         idmap,
+        ignored,
     })
 }
 
@@ -299,6 +320,14 @@ mod tests {
     fn bind_rejects_unknown_option() {
         let err = parse(&mount("bind", &["rbind", "bogus"])).unwrap_err();
         assert!(err.contains("\"bogus\""), "{err}");
+        let err = parse(&mount("bind", &["rbind", "sync"])).unwrap_err();
+        assert!(err.contains("\"sync\""), "{err}");
+        let p = parse(&mount("bind", &["nosuid", "mode=755", "size=1k", "bind"])).unwrap();
+        assert_eq!(
+            p.ignored,
+            vec!["mode=755".to_string(), "size=1k".to_string()]
+        );
+        assert!(p.data.is_empty());
         let p = parse(&mount("none", &["rbind", "rprivate", "ro", "rnosuid"])).unwrap();
         assert_eq!(p.kind, Kind::Bind { recursive: true });
         assert_eq!(p.propagation, vec![(libc::MS_PRIVATE, true)]);

@@ -5,7 +5,7 @@
 //! RESOLVE_NO_MAGICLINKS, and missing components are created relative to the fd of
 //! their parent, never by re-walking a string (CVE-2024-45310, CVE-2021-30465).
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString, OsStr, OsString};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Component, Path, PathBuf};
 
@@ -85,12 +85,7 @@ pub fn open_in_root(
     flags: i32,
     extra: u64,
 ) -> std::io::Result<OwnedFd> {
-    let rel = clean(path.as_ref());
-    let rel = if rel.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        rel
-    };
+    let rel = relative(path.as_ref());
     match openat2(
         root,
         &rel,
@@ -98,9 +93,7 @@ pub fn open_in_root(
         0,
         RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | extra,
     ) {
-        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
-            walk_open(root, &rel, flags, extra & NO_SYMLINKS != 0)
-        }
+        Err(e) if openat2_unavailable(&e) => walk(root, &rel, Walk::open(flags, extra)),
         other => other,
     }
 }
@@ -112,113 +105,117 @@ pub fn open_beneath_strict(
     path: impl AsRef<Path>,
     flags: i32,
 ) -> std::io::Result<OwnedFd> {
-    openat2(
+    match openat2(
         dir,
         path.as_ref(),
         flags,
         0,
         RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | NO_SYMLINKS | RESOLVE_NO_XDEV,
-    )
+    ) {
+        Err(e) if openat2_unavailable(&e) => strict_walk(dir, path.as_ref(), flags, false),
+        other => other,
+    }
 }
 
-/// Fallback for kernels without openat2: one component at a time with O_NOFOLLOW,
-/// resolving symlinks by hand relative to the root.
-fn walk_open(
-    root: BorrowedFd,
-    rel: &Path,
+/// Like [`open_beneath_strict`], but the `self` and `thread-self` links at the top of a
+/// procfs handle may be followed (they are plain links to `<pid>`, not magic links).
+pub fn open_beneath_proc_self(
+    proc: BorrowedFd,
+    path: impl AsRef<Path>,
     flags: i32,
-    no_symlinks: bool,
 ) -> std::io::Result<OwnedFd> {
-    let mut pending: Vec<PathBuf> = rel
-        .components()
-        .rev()
-        .map(|c| PathBuf::from(c.as_os_str()))
-        .collect();
-    let mut stack: Vec<OwnedFd> = Vec::new();
-    let mut hops = 0;
-    let dup_root = || -> std::io::Result<OwnedFd> { root.try_clone_to_owned() };
-    let mut cur = dup_root()?;
-    while let Some(comp) = pending.pop() {
-        let name = comp.as_os_str();
-        if name == "." {
-            continue;
-        }
-        if name == ".." {
-            cur = match stack.pop() {
-                Some(parent) => parent,
-                None => dup_root()?,
-            };
-            continue;
-        }
-        let last = pending.is_empty();
-        let c = CString::new(name.as_encoded_bytes())
-            .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
-        let open_flags = if last {
-            flags | libc::O_NOFOLLOW
-        } else {
-            libc::O_PATH | libc::O_NOFOLLOW
-        };
-        // SAFETY: valid dirfd and C string.
-        let fd = unsafe { libc::openat(cur.as_raw_fd(), c.as_ptr(), open_flags | libc::O_CLOEXEC) };
-        let err = std::io::Error::last_os_error();
-        let next = if fd >= 0 {
-            // SAFETY: new fd from the kernel.
-            unsafe { OwnedFd::from_raw_fd(fd) }
-        } else if err.raw_os_error() == Some(libc::ELOOP)
-            || (!last && err.raw_os_error() == Some(libc::ENOTDIR))
-        {
-            // SAFETY: openat with O_PATH|O_NOFOLLOW opens the symlink itself.
-            let lfd = unsafe {
-                libc::openat(
-                    cur.as_raw_fd(),
-                    c.as_ptr(),
-                    libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-                )
-            };
-            if lfd < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // SAFETY: new fd from the kernel.
-            unsafe { OwnedFd::from_raw_fd(lfd) }
-        } else {
-            return Err(err);
-        };
-        let st = nix::sys::stat::fstat(next.as_fd()).map_err(std::io::Error::from)?;
-        if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
-            if no_symlinks {
-                return Err(std::io::Error::from_raw_os_error(libc::ELOOP));
-            }
-            hops += 1;
-            if hops > 40 {
-                return Err(std::io::Error::from_raw_os_error(libc::ELOOP));
-            }
-            let target = nix::fcntl::readlinkat(cur.as_fd(), name).map_err(std::io::Error::from)?;
-            let target = PathBuf::from(target);
-            if target.is_absolute() {
-                stack.clear();
-                cur = dup_root()?;
-            }
-            for comp in target.components().rev() {
-                if let Component::Normal(_) | Component::ParentDir = comp {
-                    pending.push(PathBuf::from(comp.as_os_str()));
-                }
-            }
-            continue;
-        }
-        if last {
-            return Ok(next);
-        }
-        stack.push(std::mem::replace(&mut cur, next));
+    match openat2(
+        proc,
+        path.as_ref(),
+        flags,
+        0,
+        RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+    ) {
+        Err(e) if openat2_unavailable(&e) => strict_walk(proc, path.as_ref(), flags, true),
+        other => other,
     }
-    // The path named the root itself (or ended in `..`).
-    let c = CString::new(".").unwrap_or_default();
-    // SAFETY: valid dirfd and C string.
-    let fd = unsafe { libc::openat(cur.as_raw_fd(), c.as_ptr(), flags | libc::O_CLOEXEC) };
-    if fd < 0 {
+}
+
+/// The mount id of `fd` (statx STATX_MNT_ID, Linux 5.8+).
+fn mount_id(fd: BorrowedFd) -> std::io::Result<u64> {
+    const STATX_MNT_ID: u32 = 0x1000;
+    // SAFETY: statx is plain data that the kernel fills.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: an fd we hold, an empty path with AT_EMPTY_PATH and a buffer of the type.
+    let r = unsafe {
+        libc::statx(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+            STATX_MNT_ID,
+            &mut stx,
+        )
+    };
+    if r != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    // SAFETY: new fd from the kernel.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    Ok(stx.stx_mnt_id)
+}
+
+/// Userspace [`open_beneath_strict`]: one component at a time with O_NOFOLLOW, no `..`,
+/// no symlink (but `self`/`thread-self` first when `proc_self`), and every component on
+/// the mount `dir` is on (an overmount changes the mount id: EXDEV, as RESOLVE_NO_XDEV).
+fn strict_walk(
+    dir: BorrowedFd,
+    path: &Path,
+    flags: i32,
+    proc_self: bool,
+) -> std::io::Result<OwnedFd> {
+    let mnt = mount_id(dir)?;
+    let mut pending: Vec<OsString> = Vec::new();
+    push_components(&mut pending, path);
+    let mut cur = dir.try_clone_to_owned()?;
+    let mut first = true;
+    while let Some(name) = pending.pop() {
+        if name == ".." {
+            return Err(std::io::Error::from_raw_os_error(libc::EXDEV));
+        }
+        let last = pending.is_empty();
+        let c = cstr(&name)?;
+        let next = openat_raw(cur.as_fd(), &c, libc::O_PATH | libc::O_NOFOLLOW)?;
+        if is_symlink(next.as_fd())? {
+            if !(proc_self && first && (name == "self" || name == "thread-self")) {
+                return Err(std::io::Error::from_raw_os_error(libc::ELOOP));
+            }
+            let target =
+                nix::fcntl::readlinkat(cur.as_fd(), c.as_c_str()).map_err(std::io::Error::from)?;
+            let target = PathBuf::from(target);
+            if target.is_absolute() || target.components().any(|c| c == Component::ParentDir) {
+                return Err(std::io::Error::from_raw_os_error(libc::EXDEV));
+            }
+            push_components(&mut pending, &target);
+            first = false;
+            continue;
+        }
+        first = false;
+        if mount_id(next.as_fd())? != mnt {
+            return Err(std::io::Error::from_raw_os_error(libc::EXDEV));
+        }
+        if last {
+            return if flags & libc::O_PATH != 0 && flags & libc::O_DIRECTORY == 0 {
+                Ok(next)
+            } else {
+                // Reopen what was checked, relative to its parent, still O_NOFOLLOW, and
+                // make sure it is the same object.
+                let fd = openat_raw(cur.as_fd(), &c, flags | libc::O_NOFOLLOW)?;
+                let (a, b) = (
+                    nix::sys::stat::fstat(fd.as_fd()).map_err(std::io::Error::from)?,
+                    nix::sys::stat::fstat(next.as_fd()).map_err(std::io::Error::from)?,
+                );
+                if (a.st_dev, a.st_ino) != (b.st_dev, b.st_ino) {
+                    return Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
+                }
+                Ok(fd)
+            };
+        }
+        cur = next;
+    }
+    openat_raw(cur.as_fd(), c".", flags)
 }
 
 /// What to create at a mount target that does not exist yet.
@@ -236,106 +233,213 @@ pub fn mkdir_all_in_root(
     mode: u32,
     extra: u64,
 ) -> std::io::Result<OwnedFd> {
-    let rel = clean(path.as_ref());
-    let comps: Vec<PathBuf> = rel
-        .components()
-        .map(|c| PathBuf::from(c.as_os_str()))
-        .collect();
-    // Find the longest prefix that exists (resolved safely inside the root).
-    let mut have = comps.len();
-    let mut dir = loop {
-        let prefix: PathBuf = comps[..have].iter().collect();
-        match open_in_root(root, &prefix, libc::O_PATH | libc::O_DIRECTORY, extra) {
-            Ok(fd) => break fd,
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && have > 0 => have -= 1,
-            Err(e) => return Err(e),
+    let flags = libc::O_PATH | libc::O_DIRECTORY;
+    match open_in_root(root, path.as_ref(), flags, extra) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+            let rel = relative(path.as_ref());
+            walk(root, &rel, Walk::create(flags, extra, NodeKind::Dir, mode))
         }
-    };
-    for name in &comps[have..] {
-        let c = CString::new(name.as_os_str().as_encoded_bytes())
-            .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
-        // SAFETY: valid dirfd and C string.
-        if unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), mode) } != 0 {
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EEXIST) {
-                return Err(err);
-            }
-        }
-        // The component was just created (or raced into existence): it must be a plain
-        // directory now, not a symlink somebody swapped in.
-        dir = openat2(
-            dir.as_fd(),
-            name,
-            libc::O_PATH | libc::O_DIRECTORY,
-            0,
-            RESOLVE_BENEATH | NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-        )?;
+        other => other,
     }
-    Ok(dir)
 }
 
 /// Opens (O_PATH) the mount target `path` inside `root`, creating it — and its parents —
-/// as `kind` if missing.
+/// as `kind` if missing. A dangling symlink on the way is followed inside the root and
+/// the missing node is created where it points (as runc's MkdirAllInRoot does: an image's
+/// `/etc/resolv.conf -> /run/systemd/resolve/stub-resolv.conf` gets its target created).
 pub fn prepare_target(
     root: BorrowedFd,
     path: impl AsRef<Path>,
     kind: NodeKind,
     extra: u64,
 ) -> std::io::Result<OwnedFd> {
-    let rel = clean(path.as_ref());
-    match open_in_root(root, &rel, libc::O_PATH, extra) {
-        Ok(fd) => return Ok(fd),
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
-        Err(e) => return Err(e),
-    }
-    let Some(name) = rel.file_name().map(|n| n.to_os_string()) else {
-        return open_in_root(root, &rel, libc::O_PATH, extra);
-    };
-    let parent = mkdir_all_in_root(root, rel.parent().unwrap_or(Path::new("")), 0o755, extra)?;
-    let c = CString::new(name.as_encoded_bytes())
-        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
-    match kind {
-        NodeKind::Dir => {
-            // SAFETY: valid dirfd and C string.
-            if unsafe { libc::mkdirat(parent.as_raw_fd(), c.as_ptr(), 0o755) } != 0 {
-                let err = std::io::Error::last_os_error();
-                if err.raw_os_error() != Some(libc::EEXIST) {
-                    return Err(err);
-                }
-            }
+    match open_in_root(root, path.as_ref(), libc::O_PATH, extra) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+            let mode = if kind == NodeKind::Dir { 0o755 } else { 0o644 };
+            let rel = relative(path.as_ref());
+            walk(root, &rel, Walk::create(libc::O_PATH, extra, kind, mode))
         }
+        other => other,
+    }
+}
+
+/// Seccomp profiles of an outer runtime often deny openat2 (ENOSYS or EPERM); old kernels
+/// lack it. The walker below gives the same guarantees in userspace.
+fn openat2_unavailable(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EPERM))
+}
+
+/// The cleaned relative form of `path`, `.` for the root itself.
+fn relative(path: &Path) -> PathBuf {
+    let rel = clean(path);
+    if rel.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        rel
+    }
+}
+
+fn cstr(name: &OsStr) -> std::io::Result<CString> {
+    CString::new(name.as_encoded_bytes())
+        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+/// How [`walk`] opens the last component and what it may create.
+#[derive(Clone, Copy)]
+struct Walk {
+    flags: i32,
+    no_symlinks: bool,
+    create: Option<(NodeKind, u32)>,
+}
+
+impl Walk {
+    fn open(flags: i32, extra: u64) -> Walk {
+        Walk {
+            flags,
+            no_symlinks: extra & NO_SYMLINKS != 0,
+            create: None,
+        }
+    }
+
+    fn create(flags: i32, extra: u64, kind: NodeKind, mode: u32) -> Walk {
+        Walk {
+            create: Some((kind, mode)),
+            ..Walk::open(flags, extra)
+        }
+    }
+}
+
+fn openat_raw(dir: BorrowedFd, name: &CStr, flags: i32) -> std::io::Result<OwnedFd> {
+    // SAFETY: valid dirfd and C string; the kernel returns a new fd or -1.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a new fd nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn is_symlink(fd: BorrowedFd) -> std::io::Result<bool> {
+    let st = nix::sys::stat::fstat(fd).map_err(std::io::Error::from)?;
+    Ok(st.st_mode & libc::S_IFMT == libc::S_IFLNK)
+}
+
+/// Creates `name` in `dir` as `kind`; an existing entry is left for the caller to open.
+fn create_node(dir: BorrowedFd, name: &CStr, kind: NodeKind, mode: u32) -> std::io::Result<()> {
+    let res = match kind {
+        // SAFETY: mkdirat relative to a directory fd we hold, with a valid C string.
+        NodeKind::Dir => unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), mode) },
         NodeKind::File => {
-            // SAFETY: valid dirfd and C string; O_EXCL|O_NOFOLLOW never follows a link.
+            // O_EXCL|O_NOFOLLOW: never follows a link swapped in at the last moment.
+            let flags = libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY;
+            // SAFETY: openat relative to a directory fd we hold, with a valid C string.
             let fd = unsafe {
                 libc::openat(
-                    parent.as_raw_fd(),
-                    c.as_ptr(),
-                    libc::O_CREAT
-                        | libc::O_EXCL
-                        | libc::O_NOFOLLOW
-                        | libc::O_CLOEXEC
-                        | libc::O_WRONLY,
-                    0o644,
+                    dir.as_raw_fd(),
+                    name.as_ptr(),
+                    flags | libc::O_CLOEXEC,
+                    mode,
                 )
             };
             if fd >= 0 {
                 // SAFETY: closing the fd we just got.
                 unsafe { libc::close(fd) };
-            } else {
-                let err = std::io::Error::last_os_error();
-                if err.raw_os_error() != Some(libc::EEXIST) {
-                    return Err(err);
-                }
             }
+            fd.min(0)
+        }
+    };
+    if res != 0 {
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EEXIST) {
+            return Err(err);
         }
     }
-    openat2(
-        parent.as_fd(),
-        Path::new(&name),
-        libc::O_PATH,
-        0,
-        RESOLVE_BENEATH | NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-    )
+    Ok(())
+}
+
+/// Resolves `rel` below `root` one component at a time, never following a link by the
+/// kernel: each component is opened O_NOFOLLOW relative to its parent's fd, symlinks are
+/// read and resolved by hand with `root` as `/`, and `..` pops back to a parent fd we
+/// already hold (never above `root`). Missing components are created when asked, also
+/// relative to the parent fd (CVE-2024-45310: runc's MkdirAll followed a swapped symlink
+/// and created directories on the host). Used when openat2 is unavailable and to create
+/// mount targets.
+fn walk(root: BorrowedFd, rel: &Path, w: Walk) -> std::io::Result<OwnedFd> {
+    let mut pending: Vec<OsString> = Vec::new();
+    push_components(&mut pending, rel);
+    let mut parents: Vec<OwnedFd> = Vec::new();
+    let mut cur = root.try_clone_to_owned()?;
+    let (mut links, mut creations) = (0, 0);
+    while let Some(name) = pending.pop() {
+        if name == ".." {
+            cur = match parents.pop() {
+                Some(parent) => parent,
+                None => root.try_clone_to_owned()?,
+            };
+            continue;
+        }
+        let last = pending.is_empty();
+        let c = cstr(&name)?;
+        let flags = if last { w.flags } else { libc::O_PATH } | libc::O_NOFOLLOW;
+        let opened = match openat_raw(cur.as_fd(), &c, flags) {
+            // O_NOFOLLOW without O_PATH fails on a symlink (ELOOP, or ENOTDIR with
+            // O_DIRECTORY): open the link itself to follow it by hand.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENOTDIR)) => {
+                match openat_raw(cur.as_fd(), &c, libc::O_PATH | libc::O_NOFOLLOW) {
+                    Ok(fd) if is_symlink(fd.as_fd())? => Ok(fd),
+                    _ => Err(e),
+                }
+            }
+            other => other,
+        };
+        let next = match opened {
+            Ok(fd) => fd,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && w.create.is_some() => {
+                let (kind, mode) = w.create.unwrap_or((NodeKind::Dir, 0o755));
+                let kind = if last { kind } else { NodeKind::Dir };
+                creations += 1;
+                if creations > 256 {
+                    return Err(e);
+                }
+                create_node(cur.as_fd(), &c, kind, if last { mode } else { 0o755 })?;
+                pending.push(name);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if is_symlink(next.as_fd())? {
+            links += 1;
+            if w.no_symlinks || links > 40 {
+                return Err(std::io::Error::from_raw_os_error(libc::ELOOP));
+            }
+            let target =
+                nix::fcntl::readlinkat(cur.as_fd(), c.as_c_str()).map_err(std::io::Error::from)?;
+            let target = PathBuf::from(target);
+            if target.is_absolute() {
+                parents.clear();
+                cur = root.try_clone_to_owned()?;
+            }
+            push_components(&mut pending, &target);
+            continue;
+        }
+        if last {
+            return Ok(next);
+        }
+        parents.push(std::mem::replace(&mut cur, next));
+    }
+    // The path named the root itself, or ended in `..`.
+    openat_raw(cur.as_fd(), c".", w.flags)
+}
+
+/// Pushes the components of `path` so that the first one is popped first.
+fn push_components(pending: &mut Vec<OsString>, path: &Path) {
+    for comp in path.components().rev() {
+        match comp {
+            Component::Normal(n) => pending.push(n.to_os_string()),
+            Component::ParentDir => pending.push(OsString::from("..")),
+            _ => {}
+        }
+    }
 }
 
 #[cfg(test)]
@@ -349,26 +453,127 @@ mod tests {
         assert_eq!(clean(Path::new("/")), PathBuf::from(""));
     }
 
+    /// A scratch root with an escaping absolute link, an escaping relative link and a
+    /// dangling link; removed on drop.
+    struct Scratch(PathBuf, std::fs::File);
+
+    impl Scratch {
+        fn new(tag: &str) -> Scratch {
+            let dir =
+                std::env::temp_dir().join(format!("skiff-resolve-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(dir.join("inside")).unwrap();
+            std::os::unix::fs::symlink("/../../../../", dir.join("escape")).unwrap();
+            std::os::unix::fs::symlink("../../../../../tmp", dir.join("inside/up")).unwrap();
+            std::os::unix::fs::symlink("/run/real/file", dir.join("dangling")).unwrap();
+            std::os::unix::fs::symlink("loop", dir.join("loop")).unwrap();
+            let root = std::fs::File::open(&dir).unwrap();
+            Scratch(dir, root)
+        }
+
+        fn fd(&self) -> BorrowedFd<'_> {
+            self.1.as_fd()
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     #[test]
     fn symlinks_stay_inside_root() {
-        let dir = std::env::temp_dir().join(format!("skiff-resolve-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("inside")).unwrap();
-        std::os::unix::fs::symlink("/../../../../", dir.join("escape")).unwrap();
-        let root = std::fs::File::open(&dir).unwrap();
-        let fd = prepare_target(root.as_fd(), "/escape/newdir", NodeKind::Dir, 0).unwrap();
-        drop(fd);
-        assert!(dir.join("newdir").is_dir(), "created inside the root");
-        let err = open_in_root(root.as_fd(), "/escape", libc::O_PATH, NO_SYMLINKS).unwrap_err();
+        let s = Scratch::new("openat2");
+        drop(prepare_target(s.fd(), "/escape/newdir", NodeKind::Dir, 0).unwrap());
+        assert!(s.0.join("newdir").is_dir(), "created inside the root");
+        drop(prepare_target(s.fd(), "/inside/up/f", NodeKind::File, 0).unwrap());
+        assert!(
+            s.0.join("tmp/f").is_file(),
+            "relative escape clamped at the root"
+        );
+        drop(prepare_target(s.fd(), "/dangling", NodeKind::File, 0).unwrap());
+        assert!(
+            s.0.join("run/real/file").is_file(),
+            "dangling link's target created inside"
+        );
+        let err = open_in_root(s.fd(), "/escape", libc::O_PATH, NO_SYMLINKS).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::ELOOP));
-        let walked = walk_open(
-            root.as_fd(),
-            Path::new("escape/inside"),
-            libc::O_PATH,
+        let err = prepare_target(s.fd(), "/loop", NodeKind::Dir, 0).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ELOOP));
+    }
+
+    #[test]
+    fn walker_matches_openat2() {
+        let s = Scratch::new("walk");
+        let create = |p: &str, kind| {
+            let rel = relative(Path::new(p));
+            walk(s.fd(), &rel, Walk::create(libc::O_PATH, 0, kind, 0o755))
+        };
+        drop(create("/escape/a/b", NodeKind::Dir).unwrap());
+        assert!(s.0.join("a/b").is_dir());
+        drop(create("/inside/up/f", NodeKind::File).unwrap());
+        assert!(s.0.join("tmp/f").is_file());
+        drop(create("/dangling", NodeKind::File).unwrap());
+        assert!(s.0.join("run/real/file").is_file());
+        let open =
+            |p: &str, flags, extra| walk(s.fd(), &relative(Path::new(p)), Walk::open(flags, extra));
+        let fd = open("/escape/inside/..", libc::O_RDONLY | libc::O_DIRECTORY, 0).unwrap();
+        let (a, b) = (
+            nix::sys::stat::fstat(fd.as_fd()).unwrap(),
+            nix::sys::stat::fstat(s.fd()).unwrap(),
+        );
+        assert_eq!(
+            (a.st_dev, a.st_ino),
+            (b.st_dev, b.st_ino),
+            "`..` of a link stays at the root"
+        );
+        let err = open("/escape", libc::O_PATH, NO_SYMLINKS).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ELOOP));
+        let err = open("/loop", libc::O_RDONLY, 0).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ELOOP));
+        let err = open("/missing/x", libc::O_PATH, 0).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+    }
+
+    #[test]
+    fn strict_walk_refuses_links_dotdot_and_other_mounts() {
+        let s = Scratch::new("strict");
+        std::fs::write(s.0.join("inside/f"), "x").unwrap();
+        let walk = |p: &str| strict_walk(s.fd(), Path::new(p), libc::O_RDONLY, false);
+        assert!(walk("inside/f").is_ok());
+        assert_eq!(
+            walk("escape").unwrap_err().raw_os_error(),
+            Some(libc::ELOOP)
+        );
+        assert_eq!(
+            walk("inside/up/x").unwrap_err().raw_os_error(),
+            Some(libc::ELOOP)
+        );
+        assert_eq!(
+            walk("inside/../inside/f").unwrap_err().raw_os_error(),
+            Some(libc::EXDEV)
+        );
+        // /proc/self is followed only where asked, and a mount crossing is refused.
+        let proc = std::fs::File::open("/proc").unwrap();
+        let st = strict_walk(proc.as_fd(), Path::new("self/status"), libc::O_RDONLY, true);
+        assert!(st.is_ok(), "{st:?}");
+        let err = strict_walk(
+            proc.as_fd(),
+            Path::new("self/status"),
+            libc::O_RDONLY,
             false,
         )
-        .unwrap();
-        drop(walked);
-        std::fs::remove_dir_all(&dir).unwrap();
+        .unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ELOOP));
+        let root = std::fs::File::open("/").unwrap();
+        let err = strict_walk(
+            root.as_fd(),
+            Path::new("proc/version"),
+            libc::O_RDONLY,
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EXDEV));
     }
 }

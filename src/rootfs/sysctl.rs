@@ -1,18 +1,15 @@
 //! `linux.sysctl`: only keys that belong to a namespace the container has of its own,
 //! written through a private procfs instance.
 //!
-//! The writes go through a fresh, detached procfs mount (fsopen + fsmount), opened
-//! beneath with no symlinks and no mount crossings, so neither the image nor the config's
-//! own mounts (a tmpfs over /proc/sys, CVE-2019-16884 / CVE-2025-52881) can redirect them.
+//! The writes go through the verified procfs handle ([`super::procfs`]), so neither the
+//! image nor the config's own mounts (a tmpfs over /proc/sys, CVE-2019-16884 /
+//! CVE-2025-52881) can redirect them.
 
-use super::mount_api::{self as api, FsContext};
-use super::resolve;
+use super::procfs::Procfs;
 use super::{Result, RootfsError};
 use crate::spec::SpecError;
-use oci_spec::runtime::LinuxNamespaceType as Ns;
-use std::collections::{HashMap, HashSet};
-use std::io::Write;
-use std::os::fd::{AsFd, OwnedFd};
+use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType as Ns};
+use std::collections::HashMap;
 
 const IPC_KEYS: [&str; 8] = [
     "kernel.msgmax",
@@ -38,11 +35,12 @@ fn namespace_of(key: &str) -> Option<Ns> {
     }
 }
 
-/// Rejects keys that would change the host: not namespaced at all, or namespaced by a
-/// namespace the container does not have.
+/// Rejects keys that would change the host: not namespaced at all, namespaced by a
+/// namespace the container does not have, or by one it joins that is the runtime's own
+/// (a `path` naming the host's namespace, as runc checks).
 pub fn validate(
     sysctl: &HashMap<String, String>,
-    namespaces: &HashSet<Ns>,
+    namespaces: &[LinuxNamespace],
 ) -> std::result::Result<(), SpecError> {
     let mut keys: Vec<&String> = sysctl.keys().collect();
     keys.sort();
@@ -52,69 +50,56 @@ pub fn validate(
             field: field.clone(),
             msg,
         };
-        if key.is_empty() || key.contains("..") || key.starts_with('.') || key.contains('\0') {
+        if key.is_empty()
+            || key.starts_with('.')
+            || key.ends_with('.')
+            || key.contains("..")
+            || key.contains(['/', '\0'])
+        {
             return Err(invalid("invalid sysctl name".into()));
         }
-        match namespace_of(key) {
-            Some(ns) if namespaces.contains(&ns) => {}
-            Some(ns) => {
+        let Some(ns) = namespace_of(key) else {
+            return Err(invalid(
+                "is not namespaced: setting it would change the host".into(),
+            ));
+        };
+        let name = crate::namespaces::proc_name(ns);
+        match namespaces.iter().find(|n| n.typ() == ns) {
+            None => {
                 return Err(invalid(format!(
-                    "needs a {} namespace of its own in linux.namespaces",
-                    crate::namespaces::proc_name(ns)
+                    "needs a {name} namespace of its own in linux.namespaces"
                 )))
             }
-            None => {
-                return Err(invalid(
-                    "is not namespaced: setting it would change the host".into(),
-                ))
+            Some(n) => {
+                if let Some(path) = n.path() {
+                    if same_file(path, &format!("/proc/self/ns/{name}")) {
+                        return Err(invalid(format!(
+                            "the {name} namespace joined at {} is the host's: setting it would change the host",
+                            path.display()
+                        )));
+                    }
+                }
             }
         }
     }
     Ok(())
 }
 
-fn private_procfs() -> std::io::Result<OwnedFd> {
-    let fresh = (|| {
-        let fs = FsContext::open("proc")?;
-        fs.create()?;
-        fs.mount(api::MOUNT_ATTR_NOSUID | api::MOUNT_ATTR_NODEV | api::MOUNT_ATTR_NOEXEC)
-    })();
-    match fresh {
-        Ok(fd) => Ok(fd),
-        // No permission for a new instance (e.g. a joined PID namespace owned by another
-        // user namespace): fall back to /proc, checked to be procfs. Sysctls apply to the
-        // writer's own namespaces either way.
-        Err(_) => {
-            let fd: OwnedFd = std::fs::File::options()
-                .read(true)
-                .custom_flags_compat(libc::O_PATH | libc::O_DIRECTORY)
-                .open("/proc")?
-                .into();
-            let st = nix::sys::statfs::fstatfs(fd.as_fd()).map_err(std::io::Error::from)?;
-            if st.filesystem_type() != nix::sys::statfs::PROC_SUPER_MAGIC {
-                return Err(std::io::Error::other("/proc is not procfs"));
-            }
-            Ok(fd)
-        }
+fn same_file(a: &std::path::Path, b: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
     }
 }
 
-trait CustomFlagsCompat {
-    fn custom_flags_compat(&mut self, f: i32) -> &mut Self;
-}
-
-impl CustomFlagsCompat for std::fs::OpenOptions {
-    fn custom_flags_compat(&mut self, f: i32) -> &mut Self {
-        std::os::unix::fs::OpenOptionsExt::custom_flags(self, f | libc::O_CLOEXEC)
-    }
-}
-
-/// Writes every sysctl. Runs in the container's namespaces.
+/// Writes every sysctl. Runs in the container's namespaces, before its mounts: the
+/// values land in the namespaces of the writer, whichever procfs instance is used.
 pub fn apply(sysctl: &HashMap<String, String>) -> Result<()> {
     if sysctl.is_empty() {
         return Ok(());
     }
-    let proc = private_procfs().map_err(|e| RootfsError::Sys {
+    let proc = Procfs::open().map_err(|e| RootfsError::Sys {
         field: "linux.sysctl".into(),
         what: "open a private procfs".into(),
         source: e,
@@ -124,15 +109,12 @@ pub fn apply(sysctl: &HashMap<String, String>) -> Result<()> {
     for key in keys {
         let value = &sysctl[key];
         let rel = format!("sys/{}", key.replace('.', "/"));
-        let write = || -> std::io::Result<()> {
-            let fd = resolve::open_beneath_strict(proc.as_fd(), &rel, libc::O_WRONLY)?;
-            std::fs::File::from(fd).write_all(value.as_bytes())
-        };
-        write().map_err(|e| RootfsError::Sys {
-            field: format!("linux.sysctl.{key}"),
-            what: format!("write {value:?} to /proc/{rel}"),
-            source: e,
-        })?;
+        proc.write(&rel, value.as_bytes())
+            .map_err(|e| RootfsError::Sys {
+                field: format!("linux.sysctl.{key}"),
+                what: format!("write {value:?} to /proc/{rel}"),
+                source: e,
+            })?;
     }
     Ok(())
 }
@@ -141,15 +123,39 @@ pub fn apply(sysctl: &HashMap<String, String>) -> Result<()> {
 mod tests {
     use super::*;
 
+    fn ns(types: &[Ns]) -> Vec<LinuxNamespace> {
+        types
+            .iter()
+            .map(|t| serde_json::from_value(serde_json::json!({"type": t})).unwrap())
+            .collect()
+    }
+
     #[test]
     fn namespaced_keys_only() {
-        let with = |ns: &[Ns]| ns.iter().copied().collect::<HashSet<Ns>>();
         let one = |k: &str| HashMap::from([(k.to_string(), "1".to_string())]);
-        assert!(validate(&one("net.ipv4.ip_forward"), &with(&[Ns::Network])).is_ok());
-        assert!(validate(&one("net.ipv4.ip_forward"), &with(&[Ns::Ipc])).is_err());
-        assert!(validate(&one("kernel.shmmax"), &with(&[Ns::Ipc])).is_ok());
-        assert!(validate(&one("fs.mqueue.msg_max"), &with(&[Ns::Ipc])).is_ok());
-        assert!(validate(&one("vm.swappiness"), &with(&[Ns::Ipc, Ns::Network])).is_err());
-        assert!(validate(&one("kernel.domainname"), &with(&[Ns::Uts])).is_ok());
+        assert!(validate(&one("net.ipv4.ip_forward"), &ns(&[Ns::Network])).is_ok());
+        assert!(validate(&one("net.ipv4.ip_forward"), &ns(&[Ns::Ipc])).is_err());
+        assert!(validate(&one("kernel.shmmax"), &ns(&[Ns::Ipc])).is_ok());
+        assert!(validate(&one("kernel.shmmax"), &ns(&[Ns::Network])).is_err());
+        assert!(validate(&one("fs.mqueue.msg_max"), &ns(&[Ns::Ipc])).is_ok());
+        assert!(validate(&one("vm.swappiness"), &ns(&[Ns::Ipc, Ns::Network])).is_err());
+        assert!(validate(&one("kernel.domainname"), &ns(&[Ns::Uts])).is_ok());
+        assert!(validate(&one("net..x"), &ns(&[Ns::Network])).is_err());
+        assert!(validate(&one("net.ipv4/../../x"), &ns(&[Ns::Network])).is_err());
+    }
+
+    #[test]
+    fn joining_the_hosts_namespace_is_refused() {
+        let host: Vec<LinuxNamespace> = vec![serde_json::from_value(
+            serde_json::json!({"type": "network", "path": "/proc/self/ns/net"}),
+        )
+        .unwrap()];
+        let err = validate(
+            &HashMap::from([("net.ipv4.ip_forward".into(), "1".into())]),
+            &host,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("host"), "{err}");
     }
 }
