@@ -118,6 +118,22 @@ pub(crate) fn create_container(
         return Err(Error::Msg("process.terminal: a terminal needs --console-socket (skiff would exit and leave nobody holding the pty)".into()));
     }
     check_lsm_labels(spec);
+    let seccomp_spec = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
+    let seccomp = seccomp_spec.map(crate::seccomp::compile).transpose()?;
+    let seccomp_listener = match (
+        &seccomp,
+        seccomp_spec.and_then(|s| s.listener_path().as_ref()),
+    ) {
+        (Some(f), Some(path)) if f.needs_listener() => {
+            Some(connect_unix(path, "linux.seccomp.listenerPath")?)
+        }
+        (Some(f), None) if f.needs_listener() => {
+            return Err(Error::Msg(
+                "linux.seccomp.listenerPath: required by SCMP_ACT_NOTIFY".into(),
+            ));
+        }
+        _ => None,
+    };
     let plan = Plan::from_spec(spec)?;
     let idmapped = crate::rootfs::idmap::prepare(spec, &bundle.dir)?;
 
@@ -222,6 +238,8 @@ pub(crate) fn create_container(
                 passed,
                 idmapped,
                 container_id: &opts.id,
+                seccomp,
+                seccomp_listener,
             };
             init::run(&mut cfg)
         }
@@ -429,6 +447,22 @@ fn check_lsm_labels(spec: &spec::Spec) {
     if process_label.is_some() || mount_label.is_some() {
         log::debug!("SELinux is not enabled on this host: process.selinuxLabel / linux.mountLabel have no effect");
     }
+}
+
+fn connect_unix(path: &std::path::Path, field: &str) -> Result<OwnedFd> {
+    use nix::sys::socket::{self, AddressFamily, SockFlag, SockType};
+    let fd = socket::socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| sys("socket")(e.into()))?;
+    let (addr, _dir) =
+        super::unix_addr_with_dir(path).map_err(sys(format!("{field}: {}", path.display())))?;
+    socket::connect(fd.as_raw_fd(), &addr)
+        .map_err(|e| sys(format!("{field}: connect {}", path.display()))(e.into()))?;
+    Ok(fd)
 }
 
 fn listen(path: &std::path::Path) -> Result<OwnedFd> {

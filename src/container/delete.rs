@@ -67,9 +67,7 @@ pub(crate) fn destroy(dir: Container, state: &ContainerState) -> Result<()> {
     if !hooks.is_empty() {
         let mut stopped = state.clone();
         stopped.status = Status::Stopped;
-        if let Err(e) = crate::hooks::run("poststop", hooks, &state_json(&stopped)) {
-            log::warn!("{e}");
-        }
+        crate::hooks::run_warn_only("poststop", hooks, &state_json(&stopped));
     }
     Ok(())
 }

@@ -34,6 +34,8 @@ pub enum Error {
     Rootfs(#[from] crate::rootfs::RootfsError),
     #[error(transparent)]
     Hook(#[from] crate::hooks::HookError),
+    #[error(transparent)]
+    Seccomp(#[from] crate::seccomp::SeccompError),
     #[error("{0}")]
     Msg(String),
     #[error("{what}: {source}")]

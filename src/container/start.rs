@@ -74,10 +74,7 @@ pub(crate) fn release(dir: &Container, mut state: ContainerState) -> Result<Cont
 /// warning (runtime-spec: the container keeps running).
 pub(crate) fn run_poststart(state: &ContainerState) {
     let hooks = crate::hooks::stage(state.hooks.as_ref(), "poststart");
-    if hooks.is_empty() {
-        return;
-    }
-    if let Err(e) = crate::hooks::run("poststart", hooks, &state_json(state)) {
-        log::warn!("{e}");
+    if !hooks.is_empty() {
+        crate::hooks::run_warn_only("poststart", hooks, &state_json(state));
     }
 }

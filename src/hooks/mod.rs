@@ -73,6 +73,17 @@ pub fn run(stage: &'static str, hooks: &[Hook], state_json: &str) -> Result<()> 
     Ok(())
 }
 
+/// Runs every hook of `stage`, logging each failure as a warning: for poststart and
+/// poststop the runtime-spec says the remaining hooks and the lifecycle continue as if
+/// the hook had succeeded.
+pub fn run_warn_only(stage: &'static str, hooks: &[Hook], state_json: &str) {
+    for (index, hook) in hooks.iter().enumerate() {
+        if let Err(e) = run_one(stage, index, hook, state_json) {
+            log::warn!("{e}");
+        }
+    }
+}
+
 fn run_one(stage: &'static str, index: usize, hook: &Hook, state: &str) -> Result<()> {
     let path = hook.path().display().to_string();
     let spawn_err = |what, source| HookError::Spawn {

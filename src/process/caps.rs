@@ -106,6 +106,40 @@ struct CapData {
 
 const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 
+/// Makes every permitted capability effective again. A uid change away from 0 clears the
+/// effective set even with PR_SET_KEEPCAPS; loading a seccomp filter without
+/// no_new_privs needs CAP_SYS_ADMIN effective.
+pub fn raise_effective() -> Result<()> {
+    let mut header = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: capget/capset with a v3 header and a two-element data array.
+    unsafe {
+        if libc::syscall(
+            libc::SYS_capget,
+            &mut header as *mut CapHeader,
+            data.as_mut_ptr(),
+        ) != 0
+        {
+            return Err(last_err("capget"));
+        }
+        for d in &mut data {
+            d.effective = d.permitted;
+        }
+        if libc::syscall(
+            libc::SYS_capset,
+            &mut header as *mut CapHeader,
+            data.as_ptr(),
+        ) != 0
+        {
+            return Err(last_err("raise effective capabilities"));
+        }
+    }
+    Ok(())
+}
+
 /// Sets effective, permitted and inheritable at once, then raises the ambient set.
 pub fn apply_final(sets: &CapSets) -> Result<()> {
     let mut header = CapHeader {

@@ -44,6 +44,10 @@ pub struct InitConfig<'a> {
     pub no_new_keyring: bool,
     pub passed: Passed,
     pub idmapped: Vec<Option<OwnedFd>>,
+    /// The compiled `linux.seccomp` filter.
+    pub seccomp: Option<crate::seccomp::Filter>,
+    /// Connection to `linux.seccomp.listenerPath`, for a filter with SCMP_ACT_NOTIFY.
+    pub seccomp_listener: Option<OwnedFd>,
     pub container_id: &'a str,
 }
 
@@ -78,6 +82,7 @@ fn close_inherited_fds(cfg: &InitConfig) {
     keep.extend(cfg.plan.join.iter().map(|j| j.fd.as_raw_fd()));
     keep.extend(cfg.idmapped.iter().flatten().map(|fd| fd.as_raw_fd()));
     keep.extend(crate::logging::file_fd());
+    keep.extend(cfg.seccomp_listener.as_ref().map(|fd| fd.as_raw_fd()));
     fds::close_all_except(&cfg.passed, &keep);
 }
 
@@ -203,7 +208,7 @@ fn setup_and_exec(
             .map_err(super::sys("sync with runtime"))?;
         wait_forever();
     };
-    let exe_and_env = prepare_process(cfg, process)?;
+    let exe_and_env = prepare_process(cfg, process, &state_json)?;
     drop(pty);
 
     // Created. Until `start`, an ordinary kill signal must end us (no handler would
@@ -225,6 +230,12 @@ fn setup_and_exec(
     .map_err(|e| ProcessError::Init(e.to_string()))?;
     let (exe, env) = exe_and_env;
     signals::reset_for_exec();
+    if process.no_new_privileges().unwrap_or(false) {
+        // With no_new_privs the filter can go in last: only execve runs under it here.
+        if let Some(filter) = &cfg.seccomp {
+            install_seccomp(cfg, filter, &start_state)?;
+        }
+    }
     let args = process.args().clone().unwrap_or_default();
     let err = exec::execve(&exe, &args, &env);
     Err(ProcessError::Sys {
@@ -378,7 +389,11 @@ fn join_session_keyring(id: &str) {
 }
 
 /// Everything about the process short of exec. Returns the program and environment.
-fn prepare_process(cfg: &InitConfig, process: &Process) -> Result<(PathBuf, Vec<String>)> {
+fn prepare_process(
+    cfg: &InitConfig,
+    process: &Process,
+    state_json: &str,
+) -> Result<(PathBuf, Vec<String>)> {
     if let Some(adj) = process.oom_score_adj() {
         std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| ProcessError::Sys {
             what: format!("process.oomScoreAdj: write {adj} to /proc/self/oom_score_adj (lowering it needs CAP_SYS_RESOURCE)"),
@@ -417,6 +432,16 @@ fn prepare_process(cfg: &InitConfig, process: &Process) -> Result<(PathBuf, Vec<
         })?;
     }
     exec::verify_cwd(cwd)?;
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    if !nnp {
+        // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter, so it goes
+        // in now, while we still hold it (runc does the same); the cwd check above ran
+        // first, so a profile denying getcwd cannot break it.
+        if let Some(filter) = &cfg.seccomp {
+            caps::raise_effective()?;
+            install_seccomp(cfg, filter, state_json)?;
+        }
+    }
     caps::set_keep_caps(false)?;
     caps::apply_final(&sets)?;
     user::set_umask(process.user());
@@ -443,6 +468,52 @@ fn container_env(cfg: &InitConfig, process: &Process) -> Vec<String> {
         env.push("LISTEN_PID=1".into());
     }
     env
+}
+
+/// Loads the seccomp filter; with SCMP_ACT_NOTIFY, hands the listener fd to the
+/// `listenerPath` socket the runtime connected to, with the container process state
+/// (runtime-spec "containerProcessState").
+fn install_seccomp(
+    cfg: &InitConfig,
+    filter: &crate::seccomp::Filter,
+    state_json: &str,
+) -> Result<()> {
+    let listener = filter
+        .install()
+        .map_err(|e| ProcessError::Init(e.to_string()))?;
+    let (Some(listener), Some(sock)) = (listener, cfg.seccomp_listener.as_ref()) else {
+        return Ok(());
+    };
+    let seccomp = cfg
+        .bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref());
+    let state: serde_json::Value = serde_json::from_str(state_json).unwrap_or_default();
+    let msg = serde_json::json!({
+        "ociVersion": crate::OCI_VERSION,
+        "fds": ["seccompFd"],
+        "pid": state["pid"],
+        "metadata": seccomp.and_then(|s| s.listener_metadata().clone()).unwrap_or_default(),
+        "state": state,
+    })
+    .to_string();
+    let iov = [std::io::IoSlice::new(msg.as_bytes())];
+    let fds = [listener.as_raw_fd()];
+    let cmsg = [nix::sys::socket::ControlMessage::ScmRights(&fds)];
+    nix::sys::socket::sendmsg::<()>(
+        sock.as_raw_fd(),
+        &iov,
+        &cmsg,
+        nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
+        None,
+    )
+    .map_err(|e| ProcessError::Sys {
+        what: "linux.seccomp.listenerPath: send the notify fd".into(),
+        source: e.into(),
+    })?;
+    Ok(())
 }
 
 extern "C" fn exit_on_signal(sig: libc::c_int) {

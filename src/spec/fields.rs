@@ -18,7 +18,6 @@ const UNSUPPORTED: &[&str] = &[
     "linux.resources.network",
     "linux.resources.rdma",
     "linux.resources.unified",
-    "linux.seccomp",
     "linux.intelRdt",
     "linux.memoryPolicy",
     "linux.netDevices",

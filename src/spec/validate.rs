@@ -20,7 +20,7 @@ pub fn validate(spec: &Spec, bundle_dir: &Path) -> Result<PathBuf> {
         check_paths("linux.readonlyPaths", linux.readonly_paths())?;
         check_devices(linux.devices())?;
         if let Some(sysctl) = linux.sysctl() {
-            crate::rootfs::sysctl::validate(sysctl, &namespaces)?;
+            crate::rootfs::sysctl::validate(sysctl, linux.namespaces().as_deref().unwrap_or(&[]))?;
         }
         if let Some(p) = linux.rootfs_propagation() {
             crate::rootfs::options::root_propagation(p).ok_or_else(|| {
@@ -230,8 +230,12 @@ fn check_process(process: &oci_spec::runtime::Process) -> Result<()> {
     Ok(())
 }
 
+/// The config's name of an rlimit type ("RLIMIT_NOFILE").
 pub fn rlimit_name(t: PosixRlimitType) -> String {
-    format!("{t:?}")
+    serde_json::to_value(t)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{t:?}"))
 }
 
 fn check_hostname(spec: &Spec, namespaces: &NamespaceSet) -> Result<()> {
