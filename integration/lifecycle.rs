@@ -532,3 +532,32 @@ fn init_stays_a_child_of_a_subreaper_caller() {
     skiff.ok(&["delete", "-f", &id]);
     assert_nothing_left(&skiff, &id, &b);
 }
+
+#[test]
+fn commands_on_one_container_are_serialized_by_its_lock() {
+    let skiff = Skiff::new();
+    let b = Bundle::new(&["sleep", "1000"]);
+    let id = unique_id("lock");
+    skiff.create(&b, &id);
+    // Hold the container's lock as another skiff command would.
+    let dir = std::fs::File::open(skiff.state_dir(&id)).unwrap();
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a directory fd we own.
+    assert_eq!(unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let mut start = skiff.cmd().args(["start", &id]).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        start.try_wait().unwrap().is_none(),
+        "start did not wait for the lock"
+    );
+    assert_eq!(
+        skiff.state(&id)["status"],
+        "created",
+        "state reads without the lock"
+    );
+    drop(dir);
+    assert!(start.wait().unwrap().success());
+    assert_eq!(skiff.state(&id)["status"], "running");
+    skiff.ok(&["delete", "-f", &id]);
+    assert_nothing_left(&skiff, &id, &b);
+}

@@ -1,36 +1,53 @@
-//! Running from a sealed copy of the skiff binary (CVE-2019-5736).
+//! Running from a sealed view of the skiff binary (CVE-2019-5736).
 //!
 //! The container process replaces skiff's init by execve. If the image's program is
 //! `#!/proc/self/exe` (or the args name /proc/self/exe), the kernel resolves that in the
 //! init, i.e. to the executable skiff runs from. When that is the host's skiff file, a
 //! process in the container can open it through /proc/<pid>/exe and overwrite the host
 //! binary. So the commands that start container processes first re-execute skiff from a
-//! memfd copy sealed against writes, shrinking and growing: whatever the container gets
-//! hold of is an unwritable anonymous file.
+//! view of the binary that cannot be written:
+//!
+//! - a private, read-only overlayfs of the binary's directory (runc 1.2's approach):
+//!   detached from every mount namespace, zero-copy (the page cache is shared with the
+//!   file), writes fail with EROFS;
+//! - else a memfd copy sealed against writes, shrinking and growing.
+//!
+//! A binary that is already unwritable (sealed memfd, or on a read-only mount) is used
+//! as it is.
 
+use crate::rootfs::mount_api::{self, FsContext};
 use std::ffi::CString;
 use std::fs::File;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
 
 const F_SEAL_EXEC: libc::c_int = 0x0020;
 
-/// Whether skiff already runs from a sealed memfd.
+/// Whether the running binary cannot be written: a sealed memfd, or on a read-only mount
+/// (which includes the private overlay this module makes).
 pub fn is_sealed() -> bool {
     let Ok(exe) = File::open("/proc/self/exe") else {
         return false;
     };
     // SAFETY: fcntl on an fd we own; F_GET_SEALS fails with EINVAL on non-memfd files.
     let seals = unsafe { libc::fcntl(exe.as_raw_fd(), libc::F_GET_SEALS) };
-    seals >= 0 && seals & libc::F_SEAL_WRITE != 0 && seals & libc::F_SEAL_SEAL != 0
+    if seals >= 0 && seals & libc::F_SEAL_WRITE != 0 && seals & libc::F_SEAL_SEAL != 0 {
+        return true;
+    }
+    nix::sys::statvfs::fstatvfs(exe.as_fd())
+        .is_ok_and(|v| v.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
 }
 
-/// Re-executes the current command from a sealed memfd copy unless already running from
-/// one. Returns only on failure (or when already sealed).
+/// Re-executes the current command from a sealed view of the binary unless already
+/// running from one. Returns only on failure (or when already sealed).
 pub fn ensure_sealed() -> std::io::Result<()> {
     if is_sealed() {
         return Ok(());
     }
-    let memfd = sealed_copy()?;
+    let sealed = match overlay_view() {
+        Ok(fd) => fd,
+        Err(_) => sealed_copy()?,
+    };
     let args: Vec<CString> = std::env::args_os()
         .map(|a| cstring(a.into_encoded_bytes()))
         .collect();
@@ -55,7 +72,7 @@ pub fn ensure_sealed() -> std::io::Result<()> {
     // SAFETY: argv/envp are NULL-terminated arrays of valid C strings that outlive the call.
     unsafe {
         libc::execveat(
-            memfd.as_raw_fd(),
+            sealed.as_raw_fd(),
             c"".as_ptr(),
             argv.as_ptr() as *const *mut libc::c_char,
             envp.as_ptr() as *const *mut libc::c_char,
@@ -63,6 +80,53 @@ pub fn ensure_sealed() -> std::io::Result<()> {
         );
     }
     Err(std::io::Error::last_os_error())
+}
+
+/// Escapes a path for overlayfs' `lowerdir` list (`:` separates layers, `,` options).
+fn escape_layer(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, ':' | ',' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The binary, opened through a private read-only overlay of its directory. Overlayfs
+/// without an upper layer needs two lower layers: the second is an empty, detached tmpfs.
+fn overlay_view() -> std::io::Result<OwnedFd> {
+    let exe = std::fs::read_link("/proc/self/exe")?;
+    let (Some(dir), Some(name)) = (exe.parent(), exe.file_name()) else {
+        return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+    };
+    if exe.to_string_lossy().ends_with(" (deleted)") {
+        return Err(std::io::Error::from_raw_os_error(libc::ENOENT));
+    }
+    let empty = FsContext::open("tmpfs")?;
+    empty.set_string("size", "4k")?;
+    empty.create()?;
+    let empty = empty.mount(mount_api::MOUNT_ATTR_RDONLY)?;
+    let overlay = FsContext::open("overlay")?;
+    let empty_path = format!("/proc/self/fd/{}", empty.as_raw_fd());
+    let layers = format!(
+        "{}:{}",
+        escape_layer(&dir.to_string_lossy()),
+        escape_layer(&empty_path)
+    );
+    overlay.set_string("lowerdir", &layers)?;
+    overlay.create()?;
+    let mnt = overlay.mount(
+        mount_api::MOUNT_ATTR_RDONLY | mount_api::MOUNT_ATTR_NODEV | mount_api::MOUNT_ATTR_NOSUID,
+    )?;
+    let file =
+        crate::rootfs::resolve::open_beneath_strict(mnt.as_fd(), Path::new(name), libc::O_RDONLY)?;
+    let st = nix::sys::statfs::fstatfs(file.as_fd()).map_err(std::io::Error::from)?;
+    if st.filesystem_type() != nix::sys::statfs::OVERLAYFS_SUPER_MAGIC {
+        return Err(std::io::Error::other("sealed binary is not on overlayfs"));
+    }
+    Ok(file)
 }
 
 fn cstring(mut bytes: Vec<u8>) -> CString {

@@ -17,6 +17,11 @@ pub use validate::rlimit_name;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
+    #[error("bundle {path}: {source}")]
+    Bundle {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("open {path}: {source}")]
     Read {
         path: String,
@@ -60,14 +65,18 @@ pub struct Bundle {
 
 /// Reads and validates `<dir>/config.json`.
 pub fn load(dir: &Path) -> Result<Bundle> {
-    let dir = std::path::absolute(dir).map_err(|e| SpecError::Read {
+    // Absolute, but symlinks kept: the state's `bundle` is the path the caller gave
+    // (runc does filepath.Abs too), and hooks compare it.
+    let dir = std::path::absolute(dir).map_err(|e| SpecError::Bundle {
         path: dir.display().to_string(),
         source: e,
     })?;
-    let dir = std::fs::canonicalize(&dir).map_err(|e| SpecError::Read {
-        path: dir.display().to_string(),
-        source: e,
-    })?;
+    if let Err(e) = std::fs::metadata(&dir) {
+        return Err(SpecError::Bundle {
+            path: dir.display().to_string(),
+            source: e,
+        });
+    }
     let path = dir.join("config.json");
     let text = std::fs::read(&path).map_err(|e| SpecError::Read {
         path: path.display().to_string(),
