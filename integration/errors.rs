@@ -8,6 +8,9 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
+/// A change to the default config, for table-driven cases.
+type ConfigEdit = Box<dyn Fn(&mut Value)>;
+
 fn create_fails(skiff: &Skiff, b: &Bundle, id: &str) -> String {
     let err = skiff.fails_detached(&["create", "--bundle", &b.path().to_string_lossy(), id]);
     assert_eq!(
@@ -42,7 +45,7 @@ fn malformed_config_is_rejected_before_anything_is_created() {
 #[test]
 fn wrong_types_and_bad_values_name_the_field() {
     let skiff = Skiff::new();
-    let cases: Vec<(Box<dyn Fn(&mut Value)>, &str)> = vec![
+    let cases: Vec<(ConfigEdit, &str)> = vec![
         (
             Box::new(|c| c["process"]["user"]["uid"] = json!("root")),
             "process.user.uid",
@@ -126,7 +129,7 @@ fn unsupported_fields_are_errors_unknown_ones_are_ignored() {
 #[test]
 fn setup_failures_after_the_clone_leave_nothing() {
     let skiff = Skiff::new();
-    let cases: Vec<(Box<dyn Fn(&mut Value)>, &str)> = vec![
+    let cases: Vec<(ConfigEdit, &str)> = vec![
         // A bind source that does not exist.
         (
             Box::new(|c| {

@@ -206,9 +206,39 @@ fn normalize_args(args: Vec<OsString>, cmd: &clap::Command) -> Vec<OsString> {
     out
 }
 
+/// The subcommand word: the first argument that is not a global flag or its value.
+fn subcommand_name(args: &[OsString]) -> Option<String> {
+    const WITH_VALUE: [&str; 4] = ["root", "log", "log-format", "rootless"];
+    let mut iter = args.iter().skip(1).filter_map(|a| a.to_str());
+    while let Some(arg) = iter.next() {
+        match arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')) {
+            Some(flag) if WITH_VALUE.contains(&flag) => {
+                iter.next();
+            }
+            Some(_) => {}
+            None => return Some(arg.to_string()),
+        }
+    }
+    None
+}
+
 fn main() {
     use clap::CommandFactory;
-    let args = normalize_args(std::env::args_os().collect(), &Cli::command());
+    let raw: Vec<OsString> = std::env::args_os().collect();
+    // Commands that start container processes run from a sealed view of the binary
+    // (CVE-2019-5736; see process/sealed.rs). Decided before parsing the command line:
+    // the re-executed process parses it anyway.
+    if matches!(
+        subcommand_name(&raw).as_deref(),
+        Some("create") | Some("run")
+    ) {
+        if let Err(e) = skiff::process::sealed::ensure_sealed() {
+            eprintln!("skiff: re-executing from a sealed view of the binary: {e}");
+            std::process::exit(1);
+        }
+    }
+    let cmd = Cli::command();
+    let args = normalize_args(raw, &cmd);
     let cli = Cli::parse_from(args);
     if cli.version {
         println!(
@@ -222,14 +252,6 @@ fn main() {
         let _ = Cli::command().print_help();
         std::process::exit(1);
     };
-    // Commands that start container processes run from a sealed copy of the binary
-    // (CVE-2019-5736; see process/sealed.rs).
-    if matches!(command, Command::Create { .. } | Command::Run { .. }) {
-        if let Err(e) = skiff::process::sealed::ensure_sealed() {
-            eprintln!("skiff: re-executing from a sealed copy of the binary: {e}");
-            std::process::exit(1);
-        }
-    }
     let format = if cli.log_format == "json" {
         Format::Json
     } else {
@@ -339,6 +361,20 @@ mod tests {
             .into_iter()
             .map(|s| s.into_string().unwrap())
             .collect()
+    }
+
+    #[test]
+    fn finds_the_subcommand_before_parsing() {
+        let os = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            subcommand_name(&os(&["skiff", "--root", "run", "create", "x"])).as_deref(),
+            Some("create")
+        );
+        assert_eq!(
+            subcommand_name(&os(&["skiff", "--log-format=json", "-root", "/r", "run"])).as_deref(),
+            Some("run")
+        );
+        assert_eq!(subcommand_name(&os(&["skiff", "--debug"])), None);
     }
 
     #[test]

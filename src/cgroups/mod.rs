@@ -3,10 +3,24 @@
 //!
 //! On a hybrid host (v1 controllers plus a cgroup2 mount at /sys/fs/cgroup/unified with
 //! no controllers of its own) skiff uses the v1 hierarchies and ignores the v2 mount, as
-//! runc does. Resource limits other than devices are rejected by spec validation until
-//! they are implemented.
+//! runc does.
+//!
+//! `linux.resources` is applied by [`apply_resources`] before the init is cloned, one
+//! file per controller (memory.rs, cpu.rs, ...), each with its v1 and v2 form and the
+//! conversions between them. Values are checked before anything is written.
 
+mod blkio;
+mod cpu;
+mod cpuset;
 mod devices;
+mod file;
+mod hugetlb;
+mod memory;
+mod network;
+mod pids;
+mod rdma;
+mod resources;
+mod unified;
 mod v1;
 mod v2;
 
@@ -15,6 +29,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use devices::{default_rules, DeviceRule};
+pub use resources::{apply_resources, validate_resources};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {
@@ -27,7 +42,25 @@ pub enum CgroupError {
     #[error("linux.cgroupsPath: {0}")]
     Path(String),
     #[error("{field}: {msg}")]
-    Unsupported { field: &'static str, msg: String },
+    Unsupported { field: String, msg: String },
+    /// A value that cannot be right whatever the host (found before anything is written).
+    #[error("{field}: {msg}")]
+    Invalid { field: String, msg: String },
+    /// A limit on a controller this host does not offer the container's cgroup.
+    #[error("{field}: the {controller} cgroup controller is not available: {why}")]
+    Unavailable {
+        field: String,
+        controller: String,
+        why: String,
+    },
+    #[error("{field}: write {value:?} to {path}: {source}{hint}")]
+    Write {
+        field: String,
+        path: String,
+        value: String,
+        source: std::io::Error,
+        hint: String,
+    },
     #[error("--systemd-cgroup: the systemd cgroup driver is not supported by skiff yet (no systemd on this host to test it)")]
     Systemd,
 }
@@ -99,9 +132,9 @@ pub enum Layout {
 
 impl Layout {
     pub fn detect() -> Result<Layout> {
-        if v2::is_unified(Path::new("/sys/fs/cgroup")) {
+        if v2::is_unified(Path::new(v2::MOUNT)) {
             return Ok(Layout::V2 {
-                mount: PathBuf::from("/sys/fs/cgroup"),
+                mount: PathBuf::from(v2::MOUNT),
             });
         }
         Ok(Layout::V1(v1::hierarchies()?))
@@ -136,22 +169,7 @@ pub fn create(paths: &mut CgroupPaths) -> Result<()> {
     match paths {
         CgroupPaths::None => Ok(()),
         CgroupPaths::V1 { dirs } => v1::create(dirs),
-        CgroupPaths::V2 { dir } => v2::create(dir),
-    }
-}
-
-/// Applies the device rules (deny-all plus the config's rules plus skiff's defaults).
-pub fn apply_devices(paths: &CgroupPaths, rules: &[DeviceRule]) -> Result<()> {
-    match paths {
-        CgroupPaths::None => Ok(()),
-        CgroupPaths::V1 { .. } => match paths.dir_for("devices") {
-            Some(dir) => devices::apply_v1(dir, rules),
-            None => Ok(()),
-        },
-        CgroupPaths::V2 { .. } => Err(CgroupError::Unsupported {
-            field: "linux.resources.devices",
-            msg: "device control on cgroup v2 (eBPF) is not supported by skiff yet".into(),
-        }),
+        CgroupPaths::V2 { dir } => v2::create(Path::new(v2::MOUNT), dir),
     }
 }
 

@@ -82,6 +82,39 @@ fn cgroup_mounts(mountinfo: &str) -> Vec<(PathBuf, PathBuf, Vec<String>)> {
     out
 }
 
+/// Why no hierarchy holds `controller`, for the "not available" error.
+pub fn why_unavailable(controller: &str) -> String {
+    let proc_cgroups = std::fs::read_to_string("/proc/cgroups").unwrap_or_default();
+    let known = proc_cgroups.lines().any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.len() >= 4 && f[0] == controller && f[3] == "1"
+    });
+    if !known {
+        return "the kernel does not provide it (see /proc/cgroups)".into();
+    }
+    // Hybrid hosts: a controller may be bound to the cgroup2 mount instead.
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    for line in mountinfo.lines() {
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        if post.split_whitespace().next() != Some("cgroup2") {
+            continue;
+        }
+        let Some(mp) = pre.split_whitespace().nth(4).map(unescape) else {
+            continue;
+        };
+        let ctrls =
+            std::fs::read_to_string(Path::new(&mp).join("cgroup.controllers")).unwrap_or_default();
+        if ctrls.split_whitespace().any(|c| c == controller) {
+            return format!(
+                "it is bound to the cgroup v2 hierarchy at {mp}, which skiff (like runc) does not use on a host with v1 hierarchies"
+            );
+        }
+    }
+    "no cgroup v1 hierarchy with it is mounted".into()
+}
+
 pub fn resolve(hierarchies: &[Hierarchy], inner: &Path) -> Result<CgroupPaths> {
     let mut dirs = BTreeMap::new();
     for h in hierarchies {

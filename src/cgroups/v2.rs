@@ -3,6 +3,9 @@
 use super::{io_err, mkdir_all, CgroupDir, CgroupPaths, Result};
 use std::path::{Path, PathBuf};
 
+/// Where a pure cgroup v2 host mounts its hierarchy.
+pub const MOUNT: &str = "/sys/fs/cgroup";
+
 pub fn is_unified(path: &Path) -> bool {
     nix::sys::statfs::statfs(path)
         .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
@@ -33,9 +36,44 @@ pub fn resolve(mount: &Path, inner: &Path) -> Result<CgroupPaths> {
     })
 }
 
-pub fn create(dir: &mut CgroupDir) -> Result<()> {
+pub fn create(mount: &Path, dir: &mut CgroupDir) -> Result<()> {
     dir.created = mkdir_all(&dir.path).map_err(io_err("create", &dir.path))?;
+    enable_controllers(mount, &dir.path);
     Ok(())
+}
+
+/// Makes every controller of the root available down to the container's cgroup by
+/// writing `+<controller>` to each ancestor's cgroup.subtree_control (runc does the
+/// same). Best effort: an ancestor with processes of its own refuses (EBUSY, "no
+/// internal processes"), and a limit on a controller that did not make it down is
+/// reported by `apply_resources` with the field that asked for it.
+fn enable_controllers(mount: &Path, dir: &Path) {
+    let Ok(rel) = dir.strip_prefix(mount) else {
+        return;
+    };
+    let mut current = mount.to_path_buf();
+    for part in rel.components() {
+        let ctrls = std::fs::read_to_string(current.join("cgroup.controllers")).unwrap_or_default();
+        let all: Vec<String> = ctrls.split_whitespace().map(|c| format!("+{c}")).collect();
+        if !all.is_empty() {
+            let subtree = current.join("cgroup.subtree_control");
+            if super::file::try_write(&current, "cgroup.subtree_control", &all.join(" ")).is_err() {
+                // One at a time, so one refused controller does not keep out the others.
+                for c in &all {
+                    if let Err(e) = super::file::try_write(&current, "cgroup.subtree_control", c) {
+                        log::debug!("enable {c} in {}: {e}", subtree.display());
+                    }
+                }
+            }
+        }
+        current.push(part);
+    }
+}
+
+/// The controllers available in `dir` (its cgroup.controllers).
+pub fn controllers(dir: &Path) -> Result<Vec<String>> {
+    let text = super::file::read(dir, "cgroup.controllers")?;
+    Ok(text.split_whitespace().map(str::to_string).collect())
 }
 
 pub fn set_frozen(dir: &Path, frozen: bool) -> Result<()> {
@@ -57,4 +95,34 @@ pub fn set_frozen(dir: &Path, frozen: bool) -> Result<()> {
 pub fn is_frozen(dir: &Path) -> bool {
     std::fs::read_to_string(dir.join("cgroup.events"))
         .is_ok_and(|s| s.lines().any(|l| l.trim() == "frozen 1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controllers_are_enabled_down_to_the_container() {
+        // A fake hierarchy of plain files: the root offers cpu and memory, `a` offers
+        // only memory (its parent's subtree_control decides, here faked).
+        let root = tempfile::tempdir().unwrap();
+        let a = root.path().join("a");
+        let ctr = a.join("ctr");
+        std::fs::create_dir_all(&ctr).unwrap();
+        std::fs::write(root.path().join("cgroup.controllers"), "cpu memory\n").unwrap();
+        std::fs::write(a.join("cgroup.controllers"), "memory\n").unwrap();
+        for d in [root.path(), &a] {
+            std::fs::write(d.join("cgroup.subtree_control"), "").unwrap();
+        }
+        enable_controllers(root.path(), &ctr);
+        let read = |p: &Path| std::fs::read_to_string(p.join("cgroup.subtree_control")).unwrap();
+        assert_eq!(read(root.path()), "+cpu +memory");
+        assert_eq!(read(&a), "+memory");
+        assert!(
+            !ctr.join("cgroup.subtree_control").exists(),
+            "leaf untouched"
+        );
+        std::fs::write(ctr.join("cgroup.controllers"), "memory").unwrap();
+        assert_eq!(controllers(&ctr).unwrap(), vec!["memory".to_string()]);
+    }
 }

@@ -37,6 +37,18 @@ pub struct Created {
     pub pidfd: OwnedFd,
     /// The pty master, when the runtime holds it (`run` without a console socket).
     pub console_master: Option<OwnedFd>,
+    /// The sync channel, when the runtime starts the container itself
+    /// ([`StartBy::Runtime`]).
+    pub channel: Option<Channel>,
+}
+
+/// Who releases the init from the created→running barrier.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StartBy {
+    /// A later `skiff start`, through `<state dir>/exec.sock`.
+    Socket,
+    /// This process (`run`), over the sync channel: no socket needed.
+    Runtime,
 }
 
 /// How the terminal is handled: `create` needs a console socket; foreground `run` may
@@ -48,7 +60,7 @@ pub(crate) enum TerminalMode {
 }
 
 pub fn create(root: &Root, opts: &CreateOptions) -> Result<()> {
-    let created = create_container(root, opts, TerminalMode::SocketRequired)?;
+    let created = create_container(root, opts, TerminalMode::SocketRequired, StartBy::Socket)?;
     drop(created);
     Ok(())
 }
@@ -99,6 +111,7 @@ pub(crate) fn create_container(
     root: &Root,
     opts: &CreateOptions,
     terminal: TerminalMode,
+    start_by: StartBy,
 ) -> Result<Created> {
     // parse → validate: nothing exists yet, so errors here leave nothing behind.
     state::validate_id(&opts.id)?;
@@ -152,7 +165,8 @@ pub(crate) fn create_container(
     let mut cgroup = cgroups::resolve(&layout, cgroups_path.as_deref(), &opts.id)?;
     cgroups::create(&mut cgroup)?;
     teardown.cgroup = cgroup.clone();
-    cgroups::apply_devices(&cgroup, &device_rules(spec))?;
+    let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+    cgroups::apply_resources(&cgroup, resources, &device_rules(spec))?;
 
     // The barrier socket and the console connection exist before the clone, so the init
     // (maybe in a user namespace that may not write here) simply inherits them.
@@ -161,7 +175,10 @@ pub(crate) fn create_container(
         .as_ref()
         .map(|d| d.dir.clone())
         .unwrap_or_default();
-    let exec_listener = listen(&state_dir.join(EXEC_SOCK))?;
+    let exec_listener = match start_by {
+        StartBy::Socket => Some(listen(&state_dir.join(EXEC_SOCK))?),
+        StartBy::Runtime => None,
+    };
     let console = match (&opts.console_socket, wants_terminal) {
         (Some(path), true) => ConsoleTarget::Socket(crate::process::console::connect_socket(path)?),
         (None, true) => ConsoleTarget::Runtime,
@@ -222,7 +239,7 @@ pub(crate) fn create_container(
         }
     }
     // The child never comes back from this match: it must not run any of our code.
-    let (mut pid, mut pidfd) = match forked {
+    let (pid, pidfd) = match forked {
         Ok(Forked::Child) => {
             drop(runtime_end);
             let mut cfg = InitConfig {
@@ -248,16 +265,81 @@ pub(crate) fn create_container(
     };
     teardown.children.push((pid, None));
     drop((init_end, exec_listener, console, idmapped));
-    let spec = &bundle.spec;
     if !plan.has(Ns::Mount) {
         teardown.rootfs_in_host_ns = Some(bundle.rootfs.clone());
     }
 
+    // A step here failing because the init died reports the init's own error instead.
+    let (pid, pidfd, mut state, console_master) = drive_init(
+        &runtime_end,
+        &mut teardown,
+        Started {
+            opts,
+            bundle: &bundle,
+            cgroup: &cgroup,
+            plan: &plan,
+            slow_path,
+            pid,
+            pidfd,
+        },
+    )
+    .map_err(|e| runtime_end.pending_error().map_or(e, Error::Msg))?;
+
+    state.status = Status::Created;
+    let dir = teardown
+        .dir
+        .as_ref()
+        .ok_or_else(|| Error::Msg("state dir missing".into()))?;
+    dir.save(&state)?;
+    if let Some(pid_file) = &opts.pid_file {
+        write_pid_file(pid_file, pid)?;
+    }
+    let dir = teardown.disarm();
+    let channel = (start_by == StartBy::Runtime).then_some(runtime_end);
+    Ok(Created {
+        state,
+        dir,
+        pidfd,
+        console_master,
+        channel,
+    })
+}
+
+/// The init just cloned, as `drive_init` gets it.
+struct Started<'a> {
+    opts: &'a CreateOptions,
+    bundle: &'a Bundle,
+    cgroup: &'a CgroupPaths,
+    plan: &'a Plan,
+    slow_path: bool,
+    pid: i32,
+    pidfd: OwnedFd,
+}
+
+/// The runtime's side of the init's setup: maps, cgroup, the state for hooks, the hooks
+/// that run in the runtime's namespaces, until the init reports it is ready. Returns the
+/// init's pid and pidfd (the real init's, on the slow path), its state and the pty master
+/// if the init sent one.
+fn drive_init(
+    runtime_end: &Channel,
+    teardown: &mut Teardown,
+    started: Started,
+) -> Result<(i32, OwnedFd, ContainerState, Option<OwnedFd>)> {
+    let Started {
+        opts,
+        bundle,
+        cgroup,
+        plan,
+        slow_path,
+        mut pid,
+        mut pidfd,
+    } = started;
+    let spec = &bundle.spec;
     if plan.is_new(Ns::User) && !slow_path {
         namespaces::write_id_maps(spec, pid)?;
     }
-    cgroups::add_process(&cgroup, pid)?;
-    let mut state = new_state(opts, &bundle, &cgroup, &plan, pid)?;
+    cgroups::add_process(cgroup, pid)?;
+    let mut state = new_state(opts, bundle, cgroup, plan, pid)?;
     if slow_path {
         runtime_end
             .send(&Msg::Go(None))
@@ -293,7 +375,7 @@ pub(crate) fn create_container(
                 })?;
                 pidfd = fd;
                 teardown.children.push((pid, None));
-                state = new_state(opts, &bundle, &cgroup, &plan, pid)?;
+                state = new_state(opts, bundle, cgroup, plan, pid)?;
                 runtime_end
                     .send(&Msg::Go(Some(state_json(&state))))
                     .map_err(sys("sync with init"))?;
@@ -332,22 +414,7 @@ pub(crate) fn create_container(
         }
     }
 
-    state.status = Status::Created;
-    let dir = teardown
-        .dir
-        .as_ref()
-        .ok_or_else(|| Error::Msg("state dir missing".into()))?;
-    dir.save(&state)?;
-    if let Some(pid_file) = &opts.pid_file {
-        write_pid_file(pid_file, pid)?;
-    }
-    let dir = teardown.disarm();
-    Ok(Created {
-        state,
-        dir,
-        pidfd,
-        console_master,
-    })
+    Ok((pid, pidfd, state, console_master))
 }
 
 fn new_state(

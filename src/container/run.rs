@@ -2,7 +2,7 @@
 //! forwarding signals and relaying the terminal, and delete the container afterwards.
 //! The exit status is the process's own, or 128+N when it died of signal N.
 
-use super::create::{create_container, CreateOptions, TerminalMode};
+use super::create::{create_container, CreateOptions, StartBy, TerminalMode};
 use super::{sys, Result};
 use crate::process::{clone, signals, tty};
 use crate::state::Root;
@@ -19,8 +19,13 @@ pub struct RunOptions {
 /// Returns the exit code skiff should exit with.
 pub fn run(root: &Root, opts: &RunOptions) -> Result<i32> {
     if opts.detach {
-        let created = create_container(root, &opts.create, TerminalMode::SocketRequired)?;
-        let state = super::start::release(&created.dir, created.state.clone());
+        let created = create_container(
+            root,
+            &opts.create,
+            TerminalMode::SocketRequired,
+            StartBy::Runtime,
+        )?;
+        let state = start_created(&created);
         return match state {
             Ok(state) => {
                 drop(created.dir);
@@ -42,34 +47,46 @@ pub fn run(root: &Root, opts: &RunOptions) -> Result<i32> {
 }
 
 fn run_foreground(root: &Root, opts: &RunOptions) -> Result<i32> {
-    let created = create_container(root, &opts.create, TerminalMode::RuntimeMayHold)?;
-    let state = match super::start::release(&created.dir, created.state.clone()) {
+    let created = create_container(
+        root,
+        &opts.create,
+        TerminalMode::RuntimeMayHold,
+        StartBy::Runtime,
+    )?;
+    let state = match start_created(&created) {
         Ok(state) => state,
         Err(e) => {
             let _ = super::delete::destroy(created.dir, &created.state);
             return Err(e);
         }
     };
-    let dir = created.dir;
+    // Other commands (kill, delete --force from another shell) must not wait for us.
+    drop(created.dir);
     super::start::run_poststart(&state);
     let code = wait_foreground(state.pid, &created.pidfd, created.console_master);
-    let code = match code {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = clone::pidfd_send_signal(&created.pidfd, libc::SIGKILL);
-            let _ = clone::wait_exit_code(state.pid);
-            if !opts.keep {
-                let _ = super::delete::destroy(dir, &state);
-            }
-            return Err(e);
-        }
-    };
+    if code.is_err() {
+        let _ = clone::pidfd_send_signal(&created.pidfd, libc::SIGKILL);
+        let _ = clone::wait_exit_code(state.pid);
+    }
     if !opts.keep {
         let mut stopped = state.clone();
         stopped.status = crate::state::Status::Stopped;
-        super::delete::destroy(dir, &stopped)?;
+        match root.open_locked(&state.id) {
+            Ok(dir) => super::delete::destroy(dir, &stopped)?,
+            // Deleted meanwhile (delete --force from elsewhere): nothing left to do.
+            Err(crate::state::StateError::NotExist) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
+    let code = code?;
     Ok(code)
+}
+
+fn start_created(created: &super::create::Created) -> Result<crate::state::ContainerState> {
+    match &created.channel {
+        Some(ch) => super::start::release_over_channel(&created.dir, created.state.clone(), ch),
+        None => super::start::release(&created.dir, created.state.clone()),
+    }
 }
 
 fn signalfd() -> Result<OwnedFd> {

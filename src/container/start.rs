@@ -70,6 +70,36 @@ pub(crate) fn release(dir: &Container, mut state: ContainerState) -> Result<Cont
     Ok(state)
 }
 
+/// `run`'s start: the init waits on the sync channel instead of a socket. It closes the
+/// channel by exec'ing (close-on-exec), or sends why it could not.
+pub(crate) fn release_over_channel(
+    dir: &Container,
+    mut state: ContainerState,
+    channel: &crate::process::sync::Channel,
+) -> Result<ContainerState> {
+    use crate::process::sync::Msg;
+    let mut created = state.clone();
+    created.status = Status::Created;
+    channel
+        .send(&Msg::Start(state_json(&created)))
+        .map_err(sys("send start request"))?;
+    match channel
+        .recv()
+        .map_err(sys("wait for the container process to start"))?
+    {
+        None => {}
+        Some((Msg::Error(msg), _)) => return Err(Error::Msg(msg)),
+        Some((other, _)) => {
+            return Err(Error::Msg(format!(
+                "unexpected message from the container init: {other:?}"
+            )))
+        }
+    }
+    state.status = Status::Running;
+    dir.save(&state)?;
+    Ok(state)
+}
+
 /// poststart hooks: after the process started, before `start` returns. A failure is a
 /// warning (runtime-spec: the container keeps running).
 pub(crate) fn run_poststart(state: &ContainerState) {

@@ -36,8 +36,9 @@ pub struct InitConfig<'a> {
     /// The init sets its namespaces up itself (user namespace ordering; see mod.rs).
     pub slow_path: bool,
     pub channel: Channel,
-    /// The created→running barrier: a listening socket at <state>/exec.sock.
-    pub exec_listener: OwnedFd,
+    /// The created→running barrier: a listening socket at <state>/exec.sock for `start`;
+    /// none when the runtime starts the container itself (`run`) over the channel.
+    pub exec_listener: Option<OwnedFd>,
     pub console: ConsoleTarget,
     pub cgroup: &'a CgroupPaths,
     pub no_pivot: bool,
@@ -75,7 +76,8 @@ pub fn run(cfg: &mut InitConfig) -> ! {
 }
 
 fn close_inherited_fds(cfg: &InitConfig) {
-    let mut keep = vec![cfg.channel.raw_fd(), cfg.exec_listener.as_raw_fd()];
+    let mut keep = vec![cfg.channel.raw_fd()];
+    keep.extend(cfg.exec_listener.as_ref().map(|fd| fd.as_raw_fd()));
     if let ConsoleTarget::Socket(fd) = &cfg.console {
         keep.push(fd.as_raw_fd());
     }
@@ -131,30 +133,29 @@ fn setup_and_exec(
         libc::SIGKILL as libc::c_ulong,
         "prctl(PR_SET_PDEATHSIG)",
     )?;
-    let first = expect_go(&cfg.channel)?;
-    let state_json = if cfg.slow_path {
-        enter_namespaces_slow(cfg)?
-    } else {
-        if cfg.plan.is_new(Ns::User) {
-            become_root()?;
-        }
+    // Without a user namespace to wait for (its maps come from the runtime), nothing up
+    // to the rootfs depends on the runtime's first step, putting us into our cgroup: do it
+    // meanwhile. The cgroup namespace, forks (hooks) and the process wait for it.
+    let overlap = !cfg.slow_path && !cfg.plan.is_new(Ns::User);
+    let mut state_json = String::new();
+    if cfg.slow_path {
+        expect_go(&cfg.channel)?;
+        state_json = enter_namespaces_slow(cfg)?;
+    } else if !overlap {
+        state_json = expect_go(&cfg.channel)?.unwrap_or_default();
+        become_root()?;
+    }
+    if !cfg.slow_path {
         for join in &cfg.plan.join {
             if join.typ != Ns::Pid && join.typ != Ns::Time {
                 namespaces::setns(join).map_err(|e| ProcessError::Init(e.to_string()))?;
             }
         }
-        first.unwrap_or_default()
-    };
-    if cfg.plan.is_new(Ns::Cgroup) {
-        // Now that the runtime has put us into our cgroup, the new namespace is rooted there.
-        namespaces::unshare(libc::CLONE_NEWCGROUP, "cgroup namespace")
-            .map_err(|e| ProcessError::Init(e.to_string()))?;
     }
     set_hostname(spec)?;
     if let Some(sysctl) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) {
         crate::rootfs::sysctl::apply(sysctl).map_err(|e| ProcessError::Init(e.to_string()))?;
     }
-
     let rootfs = Rootfs {
         spec,
         path: &cfg.bundle.rootfs,
@@ -169,6 +170,14 @@ fn setup_and_exec(
     let root = rootfs
         .prepare()
         .map_err(|e| ProcessError::Init(e.to_string()))?;
+    if overlap {
+        state_json = expect_go(&cfg.channel)?.unwrap_or_default();
+    }
+    if cfg.plan.is_new(Ns::Cgroup) {
+        // Now that the runtime has put us into our cgroup, the new namespace is rooted there.
+        namespaces::unshare(libc::CLONE_NEWCGROUP, "cgroup namespace")
+            .map_err(|e| ProcessError::Init(e.to_string()))?;
+    }
     let hooks = spec.hooks().as_ref();
     if !crate::hooks::stage(hooks, "prestart").is_empty()
         || !crate::hooks::stage(hooks, "createRuntime").is_empty()
@@ -219,9 +228,24 @@ fn setup_and_exec(
         .send(&Msg::Ready)
         .map_err(super::sys("sync with runtime"))?;
 
-    let conn = accept(&cfg.exec_listener)?;
-    let start_state = read_start(&conn)?;
-    *barrier = Some(conn);
+    let start_state = match &cfg.exec_listener {
+        Some(listener) => {
+            let conn = accept(listener)?;
+            let state = read_start(&conn)?;
+            *barrier = Some(conn);
+            state
+        }
+        None => match cfg.channel.recv().map_err(super::sys("wait for start"))? {
+            Some((Msg::Start(state), _)) => state,
+            // SAFETY: the runtime is gone; see run().
+            None => unsafe { libc::_exit(1) },
+            Some((other, _)) => {
+                return Err(ProcessError::Init(format!(
+                    "unexpected message from runtime: {other:?}"
+                )))
+            }
+        },
+    };
     crate::hooks::run(
         "startContainer",
         crate::hooks::stage(hooks, "startContainer"),

@@ -26,6 +26,9 @@ pub enum Msg {
     ConsoleMaster,
     /// Init → runtime: waiting at the barrier.
     Ready,
+    /// Runtime → init (`run`, which starts the container itself): pass the barrier; the
+    /// state JSON is for the startContainer hooks.
+    Start(String),
     /// Init → runtime: setup failed.
     Error(String),
 }
@@ -86,6 +89,19 @@ impl Channel {
 
     /// Receives one message; `None` when the peer has closed its end.
     pub fn recv(&self) -> std::io::Result<Option<(Msg, Option<OwnedFd>)>> {
+        self.recv_flags(MsgFlags::empty())
+    }
+
+    /// An error the init already reported, if one is waiting (does not block). When a
+    /// step of the runtime fails because the init has died, this is the real reason.
+    pub fn pending_error(&self) -> Option<String> {
+        match self.recv_flags(MsgFlags::MSG_DONTWAIT) {
+            Ok(Some((Msg::Error(msg), _))) => Some(msg),
+            _ => None,
+        }
+    }
+
+    fn recv_flags(&self, extra: MsgFlags) -> std::io::Result<Option<(Msg, Option<OwnedFd>)>> {
         let mut buf = vec![0u8; MAX_MSG];
         let mut cmsg_space = nix::cmsg_space!([RawFd; 1]);
         let (len, fd) = loop {
@@ -94,7 +110,7 @@ impl Channel {
                 self.fd.as_raw_fd(),
                 &mut iov,
                 Some(&mut cmsg_space),
-                MsgFlags::MSG_CMSG_CLOEXEC,
+                MsgFlags::MSG_CMSG_CLOEXEC | extra,
             ) {
                 Ok(r) => {
                     if r.flags.contains(MsgFlags::MSG_TRUNC) {

@@ -10,14 +10,6 @@ use serde_json::Value;
 
 /// JSON paths (dot-separated, `*` = any array element or map key) of unsupported fields.
 const UNSUPPORTED: &[&str] = &[
-    "linux.resources.memory",
-    "linux.resources.cpu",
-    "linux.resources.pids",
-    "linux.resources.blockIO",
-    "linux.resources.hugepageLimits",
-    "linux.resources.network",
-    "linux.resources.rdma",
-    "linux.resources.unified",
     "linux.intelRdt",
     "linux.memoryPolicy",
     "linux.netDevices",
@@ -64,12 +56,11 @@ mod tests {
 
     #[test]
     fn names_the_unsupported_field() {
-        let doc: Value =
-            serde_json::json!({"linux": {"resources": {"devices": [], "memory": {"limit": 1}}}});
+        let doc: Value = serde_json::json!({"linux": {"intelRdt": {"closID": "a"}}});
         let err = reject_unsupported(&doc).unwrap_err().to_string();
         assert_eq!(
             err,
-            "config.json: linux.resources.memory: not supported by skiff yet"
+            "config.json: linux.intelRdt: not supported by skiff yet"
         );
     }
 
