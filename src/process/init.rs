@@ -545,6 +545,9 @@ extern "C" fn exit_on_signal(sig: libc::c_int) {
     unsafe { libc::_exit(128 + sig) }
 }
 
+/// Until `start`, an ordinary kill signal ends the waiting init, as the default action
+/// would for a normal process (a PID-namespace init without handlers ignores them).
+/// SIGPIPE stays ignored: hooks that do not read their stdin must not kill the init.
 fn die_on_signals() {
     for sig in [
         libc::SIGHUP,
@@ -554,7 +557,6 @@ fn die_on_signals() {
         libc::SIGUSR1,
         libc::SIGUSR2,
         libc::SIGALRM,
-        libc::SIGPIPE,
     ] {
         // SAFETY: installing an async-signal-safe handler; reset before exec.
         unsafe { libc::signal(sig, exit_on_signal as *const () as libc::sighandler_t) };
