@@ -112,3 +112,41 @@ fn the_waiting_init_is_not_dumpable() {
     skiff.ok(&["delete", "-f", &id]);
     assert_nothing_left(&skiff, &id, &b);
 }
+
+#[test]
+fn the_host_cgroupfs_is_never_writable_from_the_container() {
+    // CVE-2023-25809: without a cgroup namespace the container sees its own cgroup
+    // directories read-only, and nothing of the host's hierarchy.
+    let skiff = Skiff::new();
+    let script = "for f in /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids/cgroup.procs /sys/fs/cgroup/memory/memory.limit_in_bytes; do echo 1 2>/dev/null > $f && echo WROTE $f; done; ls /sys/fs/cgroup/memory | grep -c . ; echo end";
+    let (code, out, err) = skiff.exec_in(&["sh", "-c", script], |_| {});
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("WROTE"), "{out}");
+    assert!(out.ends_with("end\n"), "{out}");
+}
+
+#[test]
+fn large_configs_work_or_fail_cleanly() {
+    // CVE-2021-43784 was a length truncated in runc's setup protocol: big annotations
+    // (they travel in the state JSON to the init) must work or fail with a clear error.
+    let skiff = Skiff::new();
+    let big: serde_json::Map<String, serde_json::Value> = (0..2000)
+        .map(|i| (format!("org.example/key-{i}"), json!("x".repeat(50))))
+        .collect();
+    let (code, out, err) = skiff.exec_in(&["echo", "ok"], |c| c["annotations"] = json!(big));
+    assert_eq!((code, out.as_str()), (0, "ok\n"), "{err}");
+    let huge: serde_json::Map<String, serde_json::Value> = (0..40)
+        .map(|i| {
+            (
+                format!("org.example/huge-{i}"),
+                json!("y".repeat(64 * 1024)),
+            )
+        })
+        .collect();
+    let (code, out, err) = skiff.exec_in(&["echo", "ok"], |c| c["annotations"] = json!(huge));
+    // exec_in has checked that nothing is left behind either way.
+    assert!(
+        code == 0 && out == "ok\n" || (code != 0 && !err.trim().is_empty()),
+        "{code} {out} {err}"
+    );
+}
