@@ -202,6 +202,25 @@ pub fn processes(paths: &CgroupPaths) -> Result<Vec<i32>> {
     Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
 }
 
+/// Polls `done` (up to ~1 s) until the freezer reached the wanted state.
+pub(crate) fn wait_frozen(
+    file: &Path,
+    frozen: bool,
+    mut done: impl FnMut() -> Result<bool>,
+) -> Result<()> {
+    for _ in 0..1000 {
+        if done()? {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    Err(CgroupError::Io {
+        what: if frozen { "freeze" } else { "thaw" },
+        path: file.display().to_string(),
+        source: std::io::Error::from_raw_os_error(libc::EBUSY),
+    })
+}
+
 /// Freezes or thaws the cgroup (v1 freezer, v2 cgroup.freeze); a no-op without a freezer.
 pub fn set_frozen(paths: &CgroupPaths, frozen: bool) -> Result<()> {
     match paths {

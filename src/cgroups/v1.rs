@@ -168,18 +168,11 @@ fn inherit_cpuset(dir: &Path) -> Result<()> {
 pub fn set_frozen(dir: &Path, frozen: bool) -> Result<()> {
     let file = dir.join("freezer.state");
     let want = if frozen { "FROZEN" } else { "THAWED" };
-    for _ in 0..1000 {
+    // FREEZING becomes FROZEN once every task has stopped; writing again nudges it.
+    super::wait_frozen(&file, frozen, || {
         std::fs::write(&file, want).map_err(io_err("write", &file))?;
         let now = std::fs::read_to_string(&file).map_err(io_err("read", &file))?;
-        if now.trim() == want {
-            return Ok(());
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-    Err(super::CgroupError::Io {
-        what: "freeze",
-        path: file.display().to_string(),
-        source: std::io::Error::from_raw_os_error(libc::EBUSY),
+        Ok(now.trim() == want)
     })
 }
 

@@ -79,17 +79,7 @@ pub fn controllers(dir: &Path) -> Result<Vec<String>> {
 pub fn set_frozen(dir: &Path, frozen: bool) -> Result<()> {
     let file = dir.join("cgroup.freeze");
     std::fs::write(&file, if frozen { "1" } else { "0" }).map_err(io_err("write", &file))?;
-    for _ in 0..1000 {
-        if is_frozen(dir) == frozen {
-            return Ok(());
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-    Err(super::CgroupError::Io {
-        what: "freeze",
-        path: file.display().to_string(),
-        source: std::io::Error::from_raw_os_error(libc::EBUSY),
-    })
+    super::wait_frozen(&file, frozen, || Ok(is_frozen(dir) == frozen))
 }
 
 pub fn is_frozen(dir: &Path) -> bool {

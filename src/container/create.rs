@@ -15,7 +15,7 @@ use crate::process::sync::{Channel, Msg};
 use crate::spec::{self, Bundle};
 use crate::state::{self, Container, ContainerState, Root, Status};
 use oci_spec::runtime::LinuxNamespaceType as Ns;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default)]
@@ -138,7 +138,10 @@ pub(crate) fn create_container(
         seccomp_spec.and_then(|s| s.listener_path().as_ref()),
     ) {
         (Some(f), Some(path)) if f.needs_listener() => {
-            Some(connect_unix(path, "linux.seccomp.listenerPath")?)
+            Some(super::unix::connect(path).map_err(sys(format!(
+                "linux.seccomp.listenerPath: connect {}",
+                path.display()
+            )))?)
         }
         (Some(f), None) if f.needs_listener() => {
             return Err(Error::Msg(
@@ -176,7 +179,10 @@ pub(crate) fn create_container(
         .map(|d| d.dir.clone())
         .unwrap_or_default();
     let exec_listener = match start_by {
-        StartBy::Socket => Some(listen(&state_dir.join(EXEC_SOCK))?),
+        StartBy::Socket => {
+            let sock = state_dir.join(EXEC_SOCK);
+            Some(super::unix::listen(&sock).map_err(sys(format!("listen on {}", sock.display())))?)
+        }
         StartBy::Runtime => None,
     };
     let console = match (&opts.console_socket, wants_terminal) {
@@ -514,43 +520,6 @@ fn check_lsm_labels(spec: &spec::Spec) {
     if process_label.is_some() || mount_label.is_some() {
         log::debug!("SELinux is not enabled on this host: process.selinuxLabel / linux.mountLabel have no effect");
     }
-}
-
-fn connect_unix(path: &std::path::Path, field: &str) -> Result<OwnedFd> {
-    use nix::sys::socket::{self, AddressFamily, SockFlag, SockType};
-    let fd = socket::socket(
-        AddressFamily::Unix,
-        SockType::Stream,
-        SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .map_err(|e| sys("socket")(e.into()))?;
-    let (addr, _dir) =
-        super::unix_addr_with_dir(path).map_err(sys(format!("{field}: {}", path.display())))?;
-    socket::connect(fd.as_raw_fd(), &addr)
-        .map_err(|e| sys(format!("{field}: connect {}", path.display()))(e.into()))?;
-    Ok(fd)
-}
-
-fn listen(path: &std::path::Path) -> Result<OwnedFd> {
-    use nix::sys::socket::{self, AddressFamily, SockFlag, SockType};
-    let fd = socket::socket(
-        AddressFamily::Unix,
-        SockType::Stream,
-        SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .map_err(|e| sys("socket")(e.into()))?;
-    let (addr, _dir) =
-        super::unix_addr_with_dir(path).map_err(sys(format!("address {}", path.display())))?;
-    socket::bind(fd.as_raw_fd(), &addr)
-        .map_err(|e| sys(format!("bind {}", path.display()))(e.into()))?;
-    socket::listen(
-        &fd.as_fd(),
-        socket::Backlog::new(4).unwrap_or(socket::Backlog::MAXCONN),
-    )
-    .map_err(|e| sys(format!("listen {}", path.display()))(e.into()))?;
-    Ok(fd)
 }
 
 /// The pid file: decimal digits, no newline (go-runc parses it with Atoi), written

@@ -7,6 +7,7 @@ mod kill;
 mod list;
 mod run;
 mod start;
+pub(crate) mod unix;
 
 pub use create::{create, CreateOptions, Created};
 pub use delete::delete;
@@ -14,9 +15,6 @@ pub use kill::kill;
 pub use list::{list, state, ListFormat};
 pub use run::{run, RunOptions};
 pub use start::start;
-
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -50,41 +48,6 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub(crate) fn sys(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
     let what = what.into();
     move |source| Error::Sys { what, source }
-}
-
-/// A unix socket address for `path`. sun_path holds 107 bytes; deeper paths (containerd's
-/// roots are long) are reached through an fd of their directory, which is returned and
-/// must stay open until bind/connect is done.
-pub fn unix_addr(path: &Path) -> std::io::Result<nix::sys::socket::UnixAddr> {
-    unix_addr_with_dir(path).map(|(a, _)| a)
-}
-
-pub fn unix_addr_with_dir(
-    path: &Path,
-) -> std::io::Result<(nix::sys::socket::UnixAddr, Option<OwnedFd>)> {
-    if path.as_os_str().len() < 100 {
-        return Ok((
-            nix::sys::socket::UnixAddr::new(path).map_err(std::io::Error::from)?,
-            None,
-        ));
-    }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::from_raw_os_error(libc::EINVAL))?;
-    use std::os::unix::fs::OpenOptionsExt;
-    let fd: OwnedFd = std::fs::File::options()
-        .read(true)
-        .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
-        .open(dir)?
-        .into();
-    let short = Path::new("/proc/self/fd")
-        .join(fd.as_raw_fd().to_string())
-        .join(name);
-    Ok((
-        nix::sys::socket::UnixAddr::new(&short).map_err(std::io::Error::from)?,
-        Some(fd),
-    ))
 }
 
 /// The name of the barrier socket in a container's state dir.

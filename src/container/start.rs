@@ -36,21 +36,15 @@ pub(crate) fn release(dir: &Container, mut state: ContainerState) -> Result<Cont
         ));
     }
     let sock = dir.dir.join(EXEC_SOCK);
-    let (addr, _keep) =
-        super::unix_addr_with_dir(&sock).map_err(sys(format!("address {}", sock.display())))?;
-    let fd = nix::sys::socket::socket(
-        nix::sys::socket::AddressFamily::Unix,
-        nix::sys::socket::SockType::Stream,
-        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .map_err(|e| sys("socket")(e.into()))?;
-    if let Err(e) = nix::sys::socket::connect(fd.as_raw_fd(), &addr) {
+    let fd = match super::unix::connect(&sock) {
+        Ok(fd) => fd,
         // The init is gone since we looked (ECONNREFUSED): it has stopped.
-        return Err(Error::Msg(format!(
-            "cannot start the container: the init is not waiting ({e})"
-        )));
-    }
+        Err(e) => {
+            return Err(Error::Msg(format!(
+                "cannot start the container: the init is not waiting ({e})"
+            )))
+        }
+    };
     let mut conn = std::fs::File::from(fd);
     let mut created = state.clone();
     created.status = Status::Created;

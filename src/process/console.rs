@@ -118,16 +118,6 @@ pub fn send_master(sock: BorrowedFd, pty: &Pty) -> Result<()> {
 
 /// Connects to the caller's console socket (a path on the host, so before the pivot).
 pub fn connect_socket(path: &std::path::Path) -> Result<OwnedFd> {
-    let fd = socket::socket(
-        socket::AddressFamily::Unix,
-        socket::SockType::Stream,
-        socket::SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .map_err(|e| sys("--console-socket: socket")(e.into()))?;
-    let addr = crate::container::unix_addr(path)
-        .map_err(sys(format!("--console-socket {}", path.display())))?;
-    socket::connect(fd.as_raw_fd(), &addr)
-        .map_err(|e| sys(format!("--console-socket: connect {}", path.display()))(e.into()))?;
-    Ok(fd)
+    crate::container::unix::connect(path)
+        .map_err(sys(format!("--console-socket: connect {}", path.display())))
 }
