@@ -75,11 +75,12 @@ struct Teardown {
 }
 
 impl Teardown {
-    fn disarm(mut self) -> Container {
+    /// Keeps everything: returns the (still locked) state dir.
+    fn disarm(mut self) -> Option<Container> {
         self.children.clear();
         self.cgroup = CgroupPaths::None;
         self.rootfs_in_host_ns = None;
-        self.dir.take().expect("state dir present until disarmed")
+        self.dir.take()
     }
 }
 
@@ -292,15 +293,15 @@ pub(crate) fn create_container(
     .map_err(|e| runtime_end.pending_error().map_or(e, Error::Msg))?;
 
     state.status = Status::Created;
-    let dir = teardown
-        .dir
-        .as_ref()
-        .ok_or_else(|| Error::Msg("state dir missing".into()))?;
-    dir.save(&state)?;
+    if let Some(dir) = &teardown.dir {
+        dir.save(&state)?;
+    }
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, pid)?;
     }
-    let dir = teardown.disarm();
+    let dir = teardown
+        .disarm()
+        .ok_or_else(|| Error::Msg("state dir missing".into()))?;
     let channel = (start_by == StartBy::Runtime).then_some(runtime_end);
     Ok(Created {
         state,
