@@ -2,7 +2,7 @@
 //! --read-only puts tmpfs on /tmp, /run, /var/tmp and expects the image's files there).
 
 use std::ffi::{CStr, CString};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 fn reopen_dir(fd: BorrowedFd, name: &CStr) -> std::io::Result<OwnedFd> {
     // SAFETY: openat relative to a valid fd with a valid C string.
@@ -47,17 +47,7 @@ fn stat_at(dir: BorrowedFd, name: &CStr) -> std::io::Result<libc::stat> {
 pub fn copy_tree(src: BorrowedFd, dst: BorrowedFd) -> std::io::Result<()> {
     let src_dir = reopen_dir(src, c".")?;
     let dst_dir = reopen_dir(dst, c".")?;
-    copy_dir(src_dir.as_fd_borrowed(), dst_dir.as_fd_borrowed(), 0)
-}
-
-trait Borrow {
-    fn as_fd_borrowed(&self) -> BorrowedFd<'_>;
-}
-
-impl Borrow for OwnedFd {
-    fn as_fd_borrowed(&self) -> BorrowedFd<'_> {
-        std::os::fd::AsFd::as_fd(self)
-    }
+    copy_dir(src_dir.as_fd(), dst_dir.as_fd(), 0)
 }
 
 fn copy_dir(src: BorrowedFd, dst: BorrowedFd, depth: usize) -> std::io::Result<()> {
@@ -85,11 +75,7 @@ fn copy_dir(src: BorrowedFd, dst: BorrowedFd, depth: usize) -> std::io::Result<(
                 }
                 let sub_src = reopen_dir(src, &name)?;
                 let sub_dst = reopen_dir(dst, &name)?;
-                copy_dir(
-                    sub_src.as_fd_borrowed(),
-                    sub_dst.as_fd_borrowed(),
-                    depth + 1,
-                )?;
+                copy_dir(sub_src.as_fd(), sub_dst.as_fd(), depth + 1)?;
             }
             libc::S_IFREG => {
                 // SAFETY: openat relative to valid fds; O_NOFOLLOW never follows a link.

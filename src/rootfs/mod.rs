@@ -116,12 +116,7 @@ impl Rootfs<'_> {
 
     /// After the pivot: masked and read-only paths, the read-only root, propagation.
     pub fn finalize(&self) -> Result<()> {
-        let root: OwnedFd = std::fs::File::options()
-            .read(true)
-            .custom_flags_path()
-            .open("/")
-            .map_err(sys_err("root.path", "open / after pivot"))?
-            .into();
+        let root = open_dir_path("/").map_err(sys_err("root.path", "open / after pivot"))?;
         if let Some(linux) = self.linux() {
             masks::mask_paths(root.as_fd(), linux.masked_paths().as_deref().unwrap_or(&[]))?;
             masks::readonly_paths(
@@ -133,14 +128,12 @@ impl Rootfs<'_> {
     }
 }
 
-/// `OpenOptions` for an O_PATH directory fd.
-trait PathOpen {
-    fn custom_flags_path(&mut self) -> &mut Self;
-}
-
-impl PathOpen for std::fs::OpenOptions {
-    fn custom_flags_path(&mut self) -> &mut Self {
-        use std::os::unix::fs::OpenOptionsExt;
-        self.custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
-    }
+/// An O_PATH fd of the directory `path`.
+fn open_dir_path(path: impl AsRef<Path>) -> std::io::Result<OwnedFd> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(path)?;
+    Ok(file.into())
 }
