@@ -6,7 +6,6 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::io::Read;
 use std::process::Stdio;
 
 #[test]
@@ -42,14 +41,7 @@ fn run_reports_death_by_signal_as_128_plus_n() {
     assert_eq!(code, 137);
     let (code, _, _) = skiff.exec_in(&["sh", "-c", "kill -TERM $$"], |c| {
         // Without a PID namespace the shell is an ordinary process and dies of SIGTERM.
-        let ns: Vec<Value> = c["linux"]["namespaces"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|n| n["type"] != "pid")
-            .cloned()
-            .collect();
-        c["linux"]["namespaces"] = json!(ns);
+        remove_namespace(c, "pid");
     });
     assert_eq!(code, 143);
 }
@@ -179,14 +171,7 @@ fn kill_all_signals_every_process() {
     ]);
     // Without a PID namespace, killing the init alone would leave the sleeps behind.
     b.edit(|c| {
-        let ns: Vec<Value> = c["linux"]["namespaces"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|n| n["type"] != "pid")
-            .cloned()
-            .collect();
-        c["linux"]["namespaces"] = json!(ns);
+        remove_namespace(c, "pid");
         c["root"]["readonly"] = json!(false);
     });
     let id = unique_id("all");
@@ -473,28 +458,15 @@ fn start_returns_without_holding_the_callers_output() {
     let b = Bundle::new(&["sleep", "1000"]);
     let id = unique_id("eof");
     skiff.create(&b, &id);
-    let mut child = skiff
+    let child = skiff
         .cmd()
         .args(["start", &id])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(child.wait().unwrap().success(), "{err}");
+    let (status, _out, err) = output_to_eof(child);
+    assert!(status.success(), "{err}");
     skiff.ok(&["delete", "-f", &id]);
     assert_nothing_left(&skiff, &id, &b);
 }

@@ -92,14 +92,7 @@ fn hostname_and_domainname() {
     // Without a uts namespace, setting a hostname would change the host's: refused.
     let mut b = Bundle::new(&["true"]);
     b.edit(|c| {
-        let ns: Vec<Value> = c["linux"]["namespaces"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|n| n["type"] != "uts")
-            .cloned()
-            .collect();
-        c["linux"]["namespaces"] = json!(ns);
+        remove_namespace(c, "uts");
     });
     let id = unique_id("uts");
     let (code, _, err) = skiff.run_container(&b, &id);

@@ -140,29 +140,6 @@ pub fn bind(dest: &str, source: &str, opts: &[&str]) -> Value {
     json!({"destination": dest, "type": "bind", "source": source, "options": opts})
 }
 
-pub fn writable_root(c: &mut Value) {
-    c["root"]["readonly"] = json!(false);
-}
-
-pub fn remove_namespace(c: &mut Value, typ: &str) {
-    let ns: Vec<Value> = c["linux"]["namespaces"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| n["type"] != typ)
-        .cloned()
-        .collect();
-    c["linux"]["namespaces"] = json!(ns);
-}
-
-pub fn add_namespace(c: &mut Value, typ: &str) {
-    remove_namespace(c, typ);
-    c["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"type": typ}));
-}
-
 /// Host id the container's root maps to in [`user_ns`].
 pub const USERNS_BASE: u32 = 100000;
 

@@ -100,9 +100,9 @@ fn the_waiting_init_is_not_dumpable() {
     skiff.create(&b, &id);
     let pid = skiff.state(&id)["pid"].as_i64().unwrap();
     let (code, out, err) = skiff.exec_in(&["sh", "-c", "cat /proc/1/exe > /dev/null && echo READ-EXE; cat /proc/1/environ > /dev/null && echo READ-ENV; echo end"], |c| {
-        let mut ns: Vec<serde_json::Value> = c["linux"]["namespaces"].as_array().unwrap().iter().filter(|n| n["type"] != "pid").cloned().collect();
+        remove_namespace(c, "pid");
+        let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
         ns.push(json!({"type": "pid", "path": format!("/proc/{pid}/ns/pid")}));
-        c["linux"]["namespaces"] = json!(ns);
     });
     assert_eq!(code, 0, "{err}");
     assert!(

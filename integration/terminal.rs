@@ -72,7 +72,7 @@ fn console_socket_gets_the_master_and_the_container_the_slave() {
     let id = unique_id("tty");
     // create with a terminal must not keep our stdout: read it to EOF while the
     // container lives on.
-    let mut child = skiff
+    let child = skiff
         .cmd()
         .args(["create", "--console-socket"])
         .arg(&sock)
@@ -84,21 +84,8 @@ fn console_socket_gets_the_master_and_the_container_the_slave() {
         .spawn()
         .unwrap();
     let (payload, fds) = receive_master(&listener);
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(child.wait().unwrap().success(), "{err}");
+    let (status, _out, err) = output_to_eof(child);
+    assert!(status.success(), "{err}");
     assert!(
         !payload.is_empty(),
         "payload must not be empty (conmon, containerd)"
@@ -133,6 +120,36 @@ fn create_with_a_terminal_needs_a_console_socket() {
     assert_nothing_left(&skiff, &id, &b);
 }
 
+/// `skiff run` of `b` with its stdio on a new pty of the given size, as in a terminal.
+/// Returns the child, the master and the slave (the caller's terminal).
+fn run_on_pty(
+    skiff: &Skiff,
+    b: &Bundle,
+    id: &str,
+    rows: u16,
+    cols: u16,
+) -> (std::process::Child, std::fs::File, std::fs::File) {
+    let size = nix::pty::Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(Some(&size), None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    let child = skiff
+        .cmd()
+        .args(["run", "--bundle"])
+        .arg(b.path())
+        .arg(id)
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave.try_clone().unwrap())
+        .spawn()
+        .unwrap();
+    (child, std::fs::File::from(pty.master), slave)
+}
+
 fn termios_of(fd: std::os::fd::BorrowedFd) -> nix::sys::termios::Termios {
     nix::sys::termios::tcgetattr(fd).unwrap()
 }
@@ -144,29 +161,8 @@ fn run_in_the_foreground_relays_a_terminal_like_docker_run_it() {
     let mut b = Bundle::new(&["sh"]);
     b.edit(|c| c["process"]["terminal"] = json!(true));
     let id = unique_id("it");
-    let pty = nix::pty::openpty(
-        Some(&nix::pty::Winsize {
-            ws_row: 40,
-            ws_col: 120,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        }),
-        None,
-    )
-    .unwrap();
-    let before = termios_of(pty.slave.as_fd());
-    let slave = std::fs::File::from(pty.slave);
-    let mut child = skiff
-        .cmd()
-        .args(["run", "--bundle"])
-        .arg(b.path())
-        .arg(&id)
-        .stdin(slave.try_clone().unwrap())
-        .stdout(slave.try_clone().unwrap())
-        .stderr(slave.try_clone().unwrap())
-        .spawn()
-        .unwrap();
-    let mut master = std::fs::File::from(pty.master);
+    let (mut child, mut master, slave) = run_on_pty(&skiff, &b, &id, 40, 120);
+    let before = termios_of(slave.as_fd());
     master
         .write_all(b"stty size; echo res-$((6*7)); exit 5\r")
         .unwrap();
@@ -189,27 +185,7 @@ fn window_size_changes_follow_sigwinch() {
     let mut b = Bundle::new(&["sh", "-c", "read x; stty size; echo end"]);
     b.edit(|c| c["process"]["terminal"] = json!(true));
     let id = unique_id("winch");
-    let pty = nix::pty::openpty(
-        Some(&nix::pty::Winsize {
-            ws_row: 10,
-            ws_col: 20,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        }),
-        None,
-    )
-    .unwrap();
-    let slave = std::fs::File::from(pty.slave);
-    let mut child = skiff
-        .cmd()
-        .args(["run", "--bundle"])
-        .arg(b.path())
-        .arg(&id)
-        .stdin(slave.try_clone().unwrap())
-        .stdout(slave.try_clone().unwrap())
-        .stderr(slave.try_clone().unwrap())
-        .spawn()
-        .unwrap();
+    let (mut child, mut master, _slave) = run_on_pty(&skiff, &b, &id, 10, 20);
     std::thread::sleep(std::time::Duration::from_millis(300));
     let ws = libc::winsize {
         ws_row: 50,
@@ -218,12 +194,11 @@ fn window_size_changes_follow_sigwinch() {
         ws_ypixel: 0,
     };
     // SAFETY: TIOCSWINSZ on our pty master with a valid winsize.
-    unsafe { libc::ioctl(pty.master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
     // The terminal driver signals the foreground group; make sure skiff hears it.
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGWINCH) };
     std::thread::sleep(std::time::Duration::from_millis(200));
-    let mut master = std::fs::File::from(pty.master);
     master.write_all(b"go\r").unwrap();
     let text = read_until(&mut master, "end");
     assert!(child.wait().unwrap().success(), "{text}");

@@ -322,3 +322,41 @@ pub fn wait_for(mut cond: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+/// Config edits shared by many tests.
+pub fn writable_root(c: &mut Value) {
+    c["root"]["readonly"] = json!(false);
+}
+
+pub fn remove_namespace(c: &mut Value, typ: &str) {
+    let ns: Vec<Value> = c["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["type"] != typ)
+        .cloned()
+        .collect();
+    c["linux"]["namespaces"] = json!(ns);
+}
+
+pub fn add_namespace(c: &mut Value, typ: &str) {
+    remove_namespace(c, typ);
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": typ}));
+}
+
+/// Reads a spawned child's piped stdout and stderr to EOF and waits for it.
+pub fn output_to_eof(mut child: std::process::Child) -> (std::process::ExitStatus, String, String) {
+    use std::io::Read;
+    let mut out = String::new();
+    let mut err = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        o.read_to_string(&mut out).unwrap();
+    }
+    if let Some(mut e) = child.stderr.take() {
+        e.read_to_string(&mut err).unwrap();
+    }
+    (child.wait().unwrap(), out, err)
+}
