@@ -186,7 +186,11 @@ fn window_size_changes_follow_sigwinch() {
     b.edit(|c| c["process"]["terminal"] = json!(true));
     let id = unique_id("winch");
     let (mut child, mut master, _slave) = run_on_pty(&skiff, &b, &id, 10, 20);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Once the container runs, skiff is in its relay loop (signals are queued for it from
+    // its start anyway).
+    assert!(wait_for(
+        || skiff.run(&["state", &id]).status.success() && skiff.state(&id)["status"] == "running"
+    ));
     let ws = libc::winsize {
         ws_row: 50,
         ws_col: 160,
