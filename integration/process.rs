@@ -286,3 +286,24 @@ fn preserve_fds_and_listen_fds() {
         "{err}"
     );
 }
+
+#[test]
+fn io_priority_and_personality() {
+    let skiff = Skiff::new();
+    let (code, out, err) = skiff.exec_in(&["sh", "-c", "ionice -p $$; uname -m"], |c| {
+        c["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_BE", "priority": 6});
+        c["linux"]["personality"] = json!({"domain": "LINUX32"});
+    });
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].contains("best-effort") && lines[0].contains('6'),
+        "{out}"
+    );
+    assert_eq!(lines[1], "i686");
+    let (code, _, err) = skiff.exec_in(&["true"], |c| {
+        c["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_BE", "priority": 9});
+    });
+    assert_ne!(code, 0);
+    assert!(err.contains("process.ioPriority.priority"), "{err}");
+}

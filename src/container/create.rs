@@ -131,7 +131,7 @@ pub(crate) fn create_container(
     if wants_terminal && opts.console_socket.is_none() && terminal == TerminalMode::SocketRequired {
         return Err(Error::Msg("process.terminal: a terminal needs --console-socket (skiff would exit and leave nobody holding the pty)".into()));
     }
-    check_lsm_labels(spec);
+    check_lsm_labels(spec)?;
     let seccomp_spec = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
     let seccomp = seccomp_spec.map(crate::seccomp::compile).transpose()?;
     let seccomp_listener = match (
@@ -507,7 +507,7 @@ fn device_rules(spec: &spec::Spec) -> Vec<DeviceRule> {
 
 /// SELinux labels mean nothing on a host without SELinux (runc ignores them there too);
 /// with SELinux enabled skiff cannot apply them yet and says so.
-fn check_lsm_labels(spec: &spec::Spec) {
+fn check_lsm_labels(spec: &spec::Spec) -> Result<()> {
     let process_label = spec
         .process()
         .as_ref()
@@ -518,9 +518,21 @@ fn check_lsm_labels(spec: &spec::Spec) {
         .as_ref()
         .and_then(|l| l.mount_label().clone())
         .filter(|l| !l.is_empty());
-    if process_label.is_some() || mount_label.is_some() {
-        log::debug!("SELinux is not enabled on this host: process.selinuxLabel / linux.mountLabel have no effect");
+    if process_label.is_none() && mount_label.is_none() {
+        return Ok(());
     }
+    if crate::process::lsm::selinux_enabled() {
+        let field = if process_label.is_some() {
+            "process.selinuxLabel"
+        } else {
+            "linux.mountLabel"
+        };
+        return Err(Error::Msg(format!(
+            "{field}: SELinux labels are not supported by skiff yet"
+        )));
+    }
+    log::debug!("SELinux is not enabled on this host: process.selinuxLabel / linux.mountLabel have no effect");
+    Ok(())
 }
 
 /// The pid file: decimal digits, no newline (go-runc parses it with Atoi), written

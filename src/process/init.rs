@@ -432,6 +432,18 @@ fn prepare_process(
         super::lsm::apparmor_exec(profile)?;
     }
     rlimits::apply(process.rlimits().as_deref().unwrap_or(&[]))?;
+    if let Some(prio) = process.io_priority() {
+        super::sched::set_io_priority(prio)?;
+    }
+    if let Some(persona) = cfg
+        .bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.personality().as_ref())
+    {
+        super::sched::set_personality(persona)?;
+    }
     fds::prepare_for_exec(&cfg.passed)?;
     if process.no_new_privileges().unwrap_or(false) {
         // NNP before the uid change is fine: it only affects future execve.

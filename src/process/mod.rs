@@ -44,6 +44,7 @@ pub mod fds;
 pub mod init;
 pub mod lsm;
 pub mod rlimits;
+pub mod sched;
 pub mod sealed;
 pub mod signals;
 pub mod sync;
