@@ -194,6 +194,15 @@ pub fn processes(paths: &CgroupPaths) -> Result<Vec<i32>> {
     };
     let Some(dir) = dir else { return Ok(vec![]) };
     let procs = dir.join("cgroup.procs");
+    // kill --all signals these pids: a cgroup.procs that is a plain file (a directory that
+    // is no longer, or never was, on cgroupfs) could name anybody.
+    if dir.exists() && !is_cgroup_fs(dir) {
+        return Err(CgroupError::Io {
+            what: "read (not on cgroupfs)",
+            path: procs.display().to_string(),
+            source: std::io::Error::from_raw_os_error(libc::EXDEV),
+        });
+    }
     let text = match std::fs::read_to_string(&procs) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
