@@ -476,18 +476,7 @@ fn cgroups_path_absolute_is_below_the_hierarchy_root() {
     check_cgroups_path(Some("/skiff-it-{id}/a/b"), |_, id| {
         format!("/skiff-it-{id}/a/b")
     });
-    for (dir, _) in own_cgroups() {
-        let left: Vec<_> = std::fs::read_dir(Path::new("/sys/fs/cgroup").join(dir))
-            .unwrap()
-            .flatten()
-            .filter(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with("skiff-it-cgpath")
-            })
-            .collect();
-        assert!(left.is_empty(), "{left:?}");
-    }
+    assert_no_cgpath_dirs_left();
 }
 
 #[test]
@@ -539,4 +528,20 @@ fn failed_create_removes_created_parents() {
         assert!(!p.exists(), "{} left behind", p.display());
     }
     assert_nothing_left(&skiff, &id, &b);
+}
+
+/// No `skiff-it-cgpath*` directory is left in any of our own cgroups' hierarchies.
+fn assert_no_cgpath_dirs_left() {
+    for (dir, _) in own_cgroups() {
+        let left: Vec<_> = std::fs::read_dir(Path::new("/sys/fs/cgroup").join(dir))
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("skiff-it-cgpath")
+            })
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
 }

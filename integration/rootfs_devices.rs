@@ -102,14 +102,7 @@ fn devices_without_a_dev_mount_go_into_the_images_dev() {
     ]);
     std::fs::write(b.rootfs().join("dev/null"), "not a device").unwrap();
     b.edit(|c| {
-        let mounts: Vec<_> = c["mounts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| m["destination"] != "/dev")
-            .cloned()
-            .collect();
-        c["mounts"] = json!(mounts);
+        remove_mount(c, "/dev");
     });
     let out = run_bundle_ok(&skiff, &b);
     assert_eq!(

@@ -143,14 +143,7 @@ fn dev_null_swapped_in_the_image_is_replaced_before_it_masks_anything() {
             _ => std::fs::write(&null, "not null").unwrap(),
         }
         b.edit(|c| {
-            let m: Vec<_> = c["mounts"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|m| m["destination"] != "/dev")
-                .cloned()
-                .collect();
-            c["mounts"] = json!(m);
+            remove_mount(c, "/dev");
         });
         assert_eq!(
             run_bundle_ok(&skiff, &b),

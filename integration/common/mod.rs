@@ -360,3 +360,15 @@ pub fn output_to_eof(mut child: std::process::Child) -> (std::process::ExitStatu
     }
     (child.wait().unwrap(), out, err)
 }
+
+/// Removes the config's mount at `dest`.
+pub fn remove_mount(c: &mut Value, dest: &str) {
+    let mounts: Vec<Value> = c["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["destination"] != dest)
+        .cloned()
+        .collect();
+    c["mounts"] = json!(mounts);
+}
